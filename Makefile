@@ -1,0 +1,24 @@
+.PHONY: demo test setup setup-test lint bench
+
+VENV := .venv
+BIN := $(VENV)/bin
+
+demo: setup
+	$(BIN)/finpulse demo
+
+test: setup-test
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m pytest -q -ra
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+lint:
+	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy monitor/windowing.py monitor/detection.py monitor/alerts.py monitor/payloads.py
+
+bench:
+	$(BIN)/python bench/model.py && $(BIN)/python bench/ingest.py && $(BIN)/python bench/aggregate.py && $(BIN)/python bench/dashboard.py

@@ -1,0 +1,1 @@
+"""Dash app: pages, pure figure builders, store queries."""

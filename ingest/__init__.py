@@ -1,0 +1,1 @@
+"""Sources, normalisation, dedup, tickers, publisher, archive and replay."""

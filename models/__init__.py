@@ -1,0 +1,1 @@
+"""Classifier (one encoder, topic + sentiment heads), inference engine, training, evaluation."""

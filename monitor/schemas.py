@@ -1,0 +1,161 @@
+"""Every record on the wire: frozen, versioned (``schema_version``), timestamps UTC.
+
+These models are the single source of truth for Kafka payloads (JSON bytes), the archive
+format and the store. ``to_bytes``/``from_bytes`` are the only (de)serialisers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.errors import FinpulseError
+
+SCHEMA_VERSION = 1
+
+
+def _utc(v: datetime) -> datetime:
+    # Naive datetimes are taken as UTC (feeds without a zone); aware ones are converted.
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(dt: datetime) -> str:
+    """ISO-8601 UTC with a ``Z`` suffix, the archive's and the payloads' time format."""
+    return _utc(dt).isoformat().replace("+00:00", "Z")
+
+
+class SchemaError(FinpulseError):
+    """A payload does not match its schema."""
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Self:
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            raise SchemaError(f"invalid {cls.__name__}: {exc.errors()[0]}") from None
+
+
+class Document(Record):
+    """One news item or social post, normalised by ingest (archive line format)."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str = Field(min_length=1)
+    source: str
+    title: str
+    summary: str = ""
+    link: str = ""
+    published: UTCDateTime
+    feed_url: str | None = None
+    language: str | None = None
+    tickers: tuple[str, ...] = ()
+    author: str | None = None
+    kind: Literal["news", "social"] = "news"
+    # Problems found while normalising (e.g. "published:missing"), kept for operators.
+    flags: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """What the classifier reads: the headline, or the post body for social items."""
+        return self.title if self.title else self.summary
+
+
+class ScoredDocument(Record):
+    """A document with the classifier's output. ``scored`` is False for unsupported languages."""
+
+    schema_version: int = SCHEMA_VERSION
+    document: Document
+    scored: bool = True
+    topic: str | None = None
+    topic_probs: dict[str, float] = {}
+    sentiment: str | None = None
+    sentiment_probs: dict[str, float] = {}
+    model: str = ""
+    scored_at: UTCDateTime = Field(default_factory=utcnow)
+    skip_reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+    @property
+    def score(self) -> float:
+        """p(positive) - p(negative), in [-1, 1]; 0 when not scored."""
+        p = self.sentiment_probs
+        return float(p.get("positive", 0.0) - p.get("negative", 0.0))
+
+
+ScopeKind = Literal["topic", "ticker", "source", "all"]
+
+
+class WindowStat(Record):
+    """Aggregate of one event-time tumbling window for one scope."""
+
+    schema_version: int = SCHEMA_VERSION
+    scope_kind: ScopeKind
+    scope: str
+    window_start: UTCDateTime
+    window_end: UTCDateTime
+    count: int = 0
+    negative: int = 0
+    neutral: int = 0
+    positive: int = 0
+    score_sum: float = 0.0
+    late: int = 0
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.count if self.count else 0.0
+
+    @property
+    def mean_score(self) -> float:
+        return self.score_sum / self.count if self.count else 0.0
+
+
+class Evidence(Record):
+    id: str
+    title: str
+    source: str
+    link: str
+    published: UTCDateTime
+    sentiment_probs: dict[str, float] = {}
+
+
+class Alert(Record):
+    """A firing or resolved alert; ``fingerprint`` is stable for rule + scope."""
+
+    schema_version: int = SCHEMA_VERSION
+    fingerprint: str
+    rule: str
+    scope_kind: ScopeKind
+    scope: str
+    status: Literal["firing", "resolved"]
+    starts_at: UTCDateTime
+    ends_at: UTCDateTime | None = None
+    updated_at: UTCDateTime
+    # The window and baseline figures that triggered it (negative_share, baseline_share,
+    # count, z scores, ...), and the peak figures seen while firing.
+    figures: dict[str, float] = {}
+    peak: dict[str, float] = {}
+    evidence: tuple[Evidence, ...] = ()
+    dashboard_url: str = ""
+    summary: str = ""
+
+
+def dump_json(record: Record) -> dict[str, Any]:
+    return record.model_dump(mode="json")

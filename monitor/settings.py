@@ -1,0 +1,194 @@
+"""The one settings object: embedded defaults, overridden by a TOML file, then FINPULSE_* env.
+
+Precedence (highest first): explicit keyword arguments, environment variables
+(``FINPULSE_`` prefix, nested with ``__``, e.g. ``FINPULSE_BROKER__URL``), the TOML file named
+by ``FINPULSE_CONFIG`` (or passed to :func:`load_settings`), then the defaults below.
+Secrets (webhook keys, passwords) are read from the environment or a secrets file only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from monitor.errors import ConfigError
+
+CONFIG_ENV = "FINPULSE_CONFIG"
+
+
+class BrokerSettings(BaseModel):
+    # None means "start the embedded broker" (demo, tests); a kafka:// or host:port list for a
+    # real cluster.
+    url: str | None = None
+    topic_prefix: str = "finpulse"
+    partitions: int = Field(4, ge=1)
+    replication_factor: int = Field(1, ge=1)
+    # The embedded Tansu broker mis-reports end offsets for multi-record batches (BROKER.md),
+    # so it needs producer_max_batch_size=1; real Kafka keeps the client default.
+    embedded: bool = True
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"
+
+
+class StoreSettings(BaseModel):
+    url: str = "sqlite:///.finpulse/finpulse.db"
+
+
+class ModelSettings(BaseModel):
+    # None: the shipped model (models/weights/default). A folder written by `finpulse train`,
+    # or "baseline" for the lexicon baseline.
+    path: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
+    quantize: Literal["none", "int8"] = "none"
+    max_batch_size: int = Field(64, ge=1, le=4096)
+    max_wait_ms: float = Field(25.0, ge=0)
+    max_length: int = Field(64, ge=8, le=512)
+    # Languages the model handles; documents in others are archived and counted, not scored.
+    languages: list[str] = ["en"]
+
+
+class WindowSettings(BaseModel):
+    size_s: int = Field(300, ge=10)
+    allowed_lateness_s: int = Field(900, ge=0)
+
+
+class RuleSettings(BaseModel):
+    name: str = "negative_surge"
+    scopes: list[Literal["topic", "ticker", "source", "all"]] = ["topic", "ticker", "all"]
+    min_count: int = Field(8, ge=1)
+    # Baseline over the last day of windows (EWMA half-life, in windows).
+    baseline_halflife_windows: float = Field(36.0, gt=0)
+    # One-sided significance of the share test and the volume test.
+    share_z: float = Field(3.0, gt=0)
+    volume_z: float = Field(3.0, gt=0)
+    min_share_lift: float = Field(0.15, ge=0)
+    persistence_k: int = Field(2, ge=1)
+    persistence_n: int = Field(3, ge=1)
+    resolve_after_windows: int = Field(3, ge=1)
+
+
+class AlertSettings(BaseModel):
+    rules: list[RuleSettings] = [RuleSettings()]
+    repeat_interval_s: int = Field(4 * 3600, ge=0)
+    evidence_docs: int = Field(5, ge=0, le=50)
+    dashboard_url: str = "http://127.0.0.1:8050"
+
+
+class SinkSettings(BaseModel):
+    name: str
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
+    url: str
+    # Name of the environment variable holding the HMAC key / routing key (never the value).
+    secret_env: str | None = None
+    max_per_minute: int = Field(60, ge=1)
+    max_retries: int = Field(6, ge=0)
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class SourceSettings(BaseModel):
+    name: str
+    kind: Literal["rss", "reddit", "stocktwits", "jsonl"] = "rss"
+    url: str
+    interval_s: float = Field(300.0, gt=0)
+    timeout_s: float = Field(15.0, gt=0)
+    max_bytes: int = Field(5_000_000, gt=0)
+    language: str | None = None
+
+
+class IngestSettings(BaseModel):
+    # Empty: the shipped default list (ingest/default_sources.toml).
+    sources: list[SourceSettings] = []
+    archive_dir: str = ".finpulse/archive"
+    user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+    dedup_capacity: int = Field(200_000, ge=1000)
+
+
+class DashboardSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    refresh_s: float = Field(5.0, gt=0)
+    # Path of a TOML/JSON secrets file with {"users": {"name": "pbkdf2 hash"}}; users may also
+    # come from FINPULSE_DASHBOARD__USERS (JSON). Empty: no login, bind 127.0.0.1 only.
+    users_file: str | None = None
+    users: dict[str, SecretStr] = {}
+    secret_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FINPULSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: str = ".finpulse"
+    log_level: str = "INFO"
+    broker: BrokerSettings = BrokerSettings()
+    store: StoreSettings = StoreSettings()
+    model: ModelSettings = ModelSettings()
+    windows: WindowSettings = WindowSettings()
+    alerts: AlertSettings = AlertSettings()
+    sinks: list[SinkSettings] = []
+    ingest: IngestSettings = IngestSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate settings; a bad field raises ConfigError naming it."""
+    if config is not None:
+        path = Path(config)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        os.environ[CONFIG_ENV] = str(path)
+    elif (env_path := os.environ.get(CONFIG_ENV)) and not Path(env_path).is_file():
+        raise ConfigError(f"{CONFIG_ENV} points to a missing file: {env_path}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    except ValueError as exc:  # malformed TOML
+        raise ConfigError(f"invalid config file: {exc}") from None

@@ -1,0 +1,320 @@
+"""The SQL store (SQLite by default, PostgreSQL in production): idempotent writes only.
+
+Every write is an upsert keyed by the record's natural id, so at-least-once redelivery from
+Kafka never duplicates a row. The dashboard reads these tables and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StoreError
+from monitor.schemas import Alert, ScoredDocument, WindowStat, utcnow
+
+metadata = MetaData()
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("language", String(16)),
+    Column("kind", String(8), nullable=False, default="news"),
+    Column("tickers", JSON, nullable=False, default=list),
+    Column("scored", Boolean, nullable=False, default=True),
+    Column("topic", String(40)),
+    Column("sentiment", String(10)),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("topic_probs", JSON, nullable=False, default=dict),
+    Column("sentiment_probs", JSON, nullable=False, default=dict),
+    Column("model", String(200), nullable=False, default=""),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("skip_reason", String(60)),
+    Index("ix_documents_published", "published"),
+    Index("ix_documents_topic_published", "topic", "published"),
+    Index("ix_documents_source_published", "source", "published"),
+)
+
+window_stats = Table(
+    "window_stats",
+    metadata,
+    Column("scope_kind", String(8), primary_key=True),
+    Column("scope", String(200), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    Column("neutral", Integer, nullable=False),
+    Column("positive", Integer, nullable=False),
+    Column("score_sum", Float, nullable=False),
+    Column("late", Integer, nullable=False, default=0),
+    Index("ix_window_stats_start", "window_start"),
+)
+
+# One row per alert episode: fingerprint + starts_at. A resolve updates the same row.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("starts_at", DateTime(timezone=True), primary_key=True),
+    Column("rule", String(80), nullable=False),
+    Column("scope_kind", String(8), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("ends_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_alerts_status", "status"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("updated_at", DateTime(timezone=True), primary_key=True),
+    Column("sink", String(80), primary_key=True),
+    Column("state", String(12), nullable=False),  # delivered | failed | dead
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("updated_at", DateTime(timezone=True), primary_key=True),
+    Column("sink", String(80), primary_key=True),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", String(64), nullable=False, index=True),
+    Column("field", String(10), nullable=False),  # sentiment | topic
+    Column("old", String(40)),
+    Column("new", String(40), nullable=False),
+    Column("user", String(80), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+source_health = Table(
+    "source_health",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("fetched", Integer, nullable=False, default=0),
+    Column("published", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("last_success", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the dashboard read while the worker writes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, create: bool = True) -> Engine:
+    """Engine for ``url``; creates the SQLite folder and the schema when ``create``."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"cannot open store {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if create:
+        try:
+            metadata.create_all(engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot create schema in {url!r}: {exc}") from None
+    return engine
+
+
+def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    keys = [c.name for c in table.primary_key.columns]
+    ins: Any
+    if engine.dialect.name == "postgresql":
+        ins = postgresql.insert(table)
+    else:
+        ins = sqlite.insert(table)
+    update = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in keys}
+    stmt = ins.on_conflict_do_update(index_elements=keys, set_=update)
+    with engine.begin() as conn:
+        conn.execute(stmt, list(rows))
+    return len(rows)
+
+
+def scored_row(s: ScoredDocument) -> dict[str, Any]:
+    d = s.document
+    return {
+        "id": d.id,
+        "source": d.source,
+        "title": d.title,
+        "summary": d.summary,
+        "link": d.link,
+        "published": d.published,
+        "language": d.language,
+        "kind": d.kind,
+        "tickers": list(d.tickers),
+        "scored": s.scored,
+        "topic": s.topic,
+        "sentiment": s.sentiment,
+        "score": s.score,
+        "topic_probs": s.topic_probs,
+        "sentiment_probs": s.sentiment_probs,
+        "model": s.model,
+        "scored_at": s.scored_at,
+        "skip_reason": s.skip_reason,
+    }
+
+
+def window_row(w: WindowStat) -> dict[str, Any]:
+    return w.model_dump(exclude={"schema_version"})
+
+
+def alert_row(a: Alert) -> dict[str, Any]:
+    return {
+        "fingerprint": a.fingerprint,
+        "starts_at": a.starts_at,
+        "rule": a.rule,
+        "scope_kind": a.scope_kind,
+        "scope": a.scope,
+        "status": a.status,
+        "ends_at": a.ends_at,
+        "updated_at": a.updated_at,
+        "payload": json.loads(a.model_dump_json()),
+    }
+
+
+class Store:
+    """Thin write/read facade over the tables; one per process."""
+
+    def __init__(self, url: str, create: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url, create=create)
+
+    def upsert_scored(self, docs: Iterable[ScoredDocument]) -> int:
+        # Last write per id wins inside one batch too (a batch may hold a redelivery).
+        rows = {s.id: scored_row(s) for s in docs}
+        return _upsert(self.engine, documents, list(rows.values()))
+
+    def upsert_window_stats(self, stats: Iterable[WindowStat]) -> int:
+        rows = {(w.scope_kind, w.scope, w.window_start): window_row(w) for w in stats}
+        return _upsert(self.engine, window_stats, list(rows.values()))
+
+    def upsert_alerts(self, items: Iterable[Alert]) -> int:
+        rows = {(a.fingerprint, a.starts_at): alert_row(a) for a in items}
+        return _upsert(self.engine, alerts, list(rows.values()))
+
+    def record_delivery(
+        self,
+        alert: Alert,
+        sink: str,
+        state: str,
+        attempts: int,
+        error: str | None = None,
+    ) -> None:
+        row = {
+            "fingerprint": alert.fingerprint,
+            "status": alert.status,
+            "updated_at": alert.updated_at,
+            "sink": sink,
+            "state": state,
+            "attempts": attempts,
+            "error": error,
+            "at": utcnow(),
+        }
+        _upsert(self.engine, deliveries, [row])
+        if state == "dead":
+            dead = {k: row[k] for k in ("fingerprint", "status", "updated_at", "sink", "at")}
+            dead.update(
+                error=error or "", attempts=attempts, payload=json.loads(alert.model_dump_json())
+            )
+            _upsert(self.engine, dead_letters, [dead])
+
+    def add_correction(
+        self, document_id: str, field: str, new: str, user: str, at: datetime | None = None
+    ) -> None:
+        if field not in ("sentiment", "topic"):
+            raise StoreError(f"cannot correct field {field!r}: only sentiment or topic")
+        with self.engine.begin() as conn:
+            old = conn.execute(
+                select(documents.c[field]).where(documents.c.id == document_id)
+            ).scalar_one_or_none()
+            if (
+                old is None
+                and conn.execute(
+                    select(documents.c.id).where(documents.c.id == document_id)
+                ).first()
+                is None
+            ):
+                raise StoreError(f"no document with id {document_id!r}")
+            conn.execute(
+                corrections.insert().values(
+                    document_id=document_id,
+                    field=field,
+                    old=old,
+                    new=new,
+                    user=user,
+                    at=at or utcnow(),
+                )
+            )
+
+    def upsert_source_health(self, rows: Iterable[dict[str, Any]]) -> int:
+        now = utcnow()
+        return _upsert(self.engine, source_health, [{**r, "updated_at": now} for r in rows])
+
+    def count_documents(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
