@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train": "models.commands:train",
     "evaluate": "models.commands:evaluate",
     "dashboard": "dashboard.commands:dashboard",
+    "corrections": "dashboard.commands:corrections",
 }
 
 
