@@ -12,7 +12,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -76,6 +83,21 @@ class RuleSettings(BaseModel):
     persistence_k: int = Field(2, ge=1)
     persistence_n: int = Field(3, ge=1)
     resolve_after_windows: int = Field(3, ge=1)
+    # negative_share: share test (+ negative-volume test when require_volume);
+    # volume: window count against its baseline only (see monitor/detection.py).
+    kind: Literal["negative_share", "volume"] = "negative_share"
+    require_volume: bool = True
+    # Windows of history a scope needs before it can alert (12 x 5 min = 1 h).
+    min_baseline_windows: int = Field(12, ge=0)
+    # The baseline share is shrunk towards prior_share with prior_docs pseudo-documents.
+    prior_share: float = Field(0.2, ge=0, le=1)
+    prior_docs: float = Field(20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _persistence(self) -> RuleSettings:
+        if self.persistence_k > self.persistence_n:
+            raise ValueError("persistence_k must be <= persistence_n")
+        return self
 
 
 class AlertSettings(BaseModel):

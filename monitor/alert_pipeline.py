@@ -1,0 +1,267 @@
+"""Windows -> detection -> alert lifecycle, in one pure object shared by stream and backtest.
+
+``AlertPipeline.add(doc)`` applies a scored document to its windows; ``advance()`` closes the
+windows behind the watermark and evaluates every window boundary it passed, for every tracked
+scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
+resolve), and returns the window stats and alerts produced. ``finish()`` does the same for the
+end of a finite archive. The Faust shell (``monitor.stream_alerts``) and the backtest call
+exactly these methods; the state round-trips through plain dicts for Faust tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.alerts import AlertState, Window, states_from_alerts, transition
+from monitor.detection import DetectorState, step
+from monitor.schemas import Alert, Evidence, ScoredDocument, WindowStat
+from monitor.settings import RuleSettings, Settings
+from monitor.windowing import (
+    ClosedWindow,
+    WindowAcc,
+    WindowAggregator,
+    from_epoch,
+    scope_key,
+    split_scope_key,
+)
+
+# A tracked scope that saw no document for this many windows (and is not firing) is dropped,
+# which bounds memory for one-off tickers and sources (576 x 5 min = 2 days).
+IDLE_EXPIRY_WINDOWS = 576
+META_KEY = "__meta__"
+
+
+@dataclass(slots=True)
+class ScopeState:
+    detectors: dict[str, DetectorState] = field(default_factory=dict)
+    alerts: dict[str, AlertState] = field(default_factory=dict)
+    last_active: int = 0  # start of the last window with documents
+
+    def firing(self) -> bool:
+        return any(a.status == "firing" for a in self.alerts.values())
+
+
+@dataclass(slots=True)
+class PipelineOutput:
+    updated: list[WindowStat] = field(default_factory=list)  # changed open windows
+    closed: list[WindowStat] = field(default_factory=list)  # final windows
+    alerts: list[Alert] = field(default_factory=list)
+
+    def extend(self, other: PipelineOutput) -> None:
+        self.updated.extend(other.updated)
+        self.closed.extend(other.closed)
+        self.alerts.extend(other.alerts)
+
+
+class AlertPipeline:
+    def __init__(self, settings: Settings, *, track_updates: bool = True) -> None:
+        self.settings = settings
+        self.size_s = settings.windows.size_s
+        self.rules: list[RuleSettings] = list(settings.alerts.rules)
+        self.agg = WindowAggregator(
+            settings.windows.size_s,
+            settings.windows.allowed_lateness_s,
+            settings.alerts.evidence_docs,
+        )
+        self.track_updates = track_updates
+        self.scopes: dict[str, ScopeState] = {}
+        self.next_eval: int | None = None
+        self._detected_kinds = {k for r in self.rules for k in r.scopes}
+        self.changed: set[str] = set()  # scope keys whose state changed since last dump
+        self.dropped: set[str] = set()
+
+    # -- input ---------------------------------------------------------------------------
+    def add(self, doc: ScoredDocument) -> str:
+        return self.agg.add(doc)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def advance(self) -> PipelineOutput:
+        wm = self.agg.watermark
+        out = PipelineOutput()
+        if self.track_updates:
+            out.updated = self.agg.updates()
+            self.changed.update(k for k in (s.scope_kind + ":" + s.scope for s in out.updated))
+        if wm is None:
+            return out
+        self._evaluate(self.agg.close_ready(), wm, out)
+        return out
+
+    def finish(self) -> PipelineOutput:
+        """Close every window and evaluate up to the end of the last one (archive end)."""
+        out = PipelineOutput()
+        if self.track_updates:
+            out.updated = self.agg.updates()
+        closed = self.agg.close_all()
+        if closed:
+            self._evaluate(closed, max(c.acc.start for c in closed) + self.size_s, out)
+        return out
+
+    def _evaluate(self, closed: list[ClosedWindow], until: float, out: PipelineOutput) -> None:
+        size = self.size_s
+        by_start: dict[int, list[ClosedWindow]] = {}
+        for c in closed:
+            by_start.setdefault(c.acc.start, []).append(c)
+            out.closed.append(c.acc.to_stat(c.key, size))
+        if self.next_eval is None:
+            if not closed:
+                return
+            self.next_eval = min(by_start)
+        ws = self.next_eval
+        while ws + size <= until:
+            self._evaluate_boundary(ws, by_start.get(ws, []), out)
+            ws += size
+        self.next_eval = ws
+
+    def _evaluate_boundary(self, ws: int, closed: list[ClosedWindow], out: PipelineOutput) -> None:
+        size = self.size_s
+        accs: dict[str, WindowAcc] = {}
+        for c in closed:
+            kind, _ = split_scope_key(c.key)
+            if kind in self._detected_kinds:
+                accs[c.key] = c.acc
+                st = self.scopes.get(c.key)
+                if st is None:
+                    st = self.scopes[c.key] = ScopeState()
+                st.last_active = ws
+        start, end = from_epoch(ws), from_epoch(ws + size)
+        for key in sorted(self.scopes):
+            st = self.scopes[key]
+            acc = accs.get(key)
+            kind, scope = split_scope_key(key)
+            count = acc.count if acc else 0
+            negative = acc.negative if acc else 0
+            for rule in self.rules:
+                if kind not in rule.scopes:
+                    continue
+                det = st.detectors.get(rule.name)
+                if det is None:
+                    det = st.detectors[rule.name] = DetectorState()
+                decision = step(rule, det, count, negative)
+                astate = st.alerts.get(rule.name, AlertState())
+                evidence = (
+                    tuple(Evidence.model_validate(e) for e in acc.evidence)
+                    if acc is not None and decision.hot
+                    else ()
+                )
+                new_state, alert = transition(
+                    astate,
+                    decision,
+                    Window(rule.name, kind, scope, start, end),
+                    end,
+                    self.settings.alerts,
+                    resolve_after_windows=rule.resolve_after_windows,
+                    evidence=evidence,
+                )
+                if new_state.status == "inactive":
+                    st.alerts.pop(rule.name, None)
+                else:
+                    st.alerts[rule.name] = new_state
+                if alert is not None:
+                    out.alerts.append(alert)
+            self.changed.add(key)
+            if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
+                del self.scopes[key]
+                self.dropped.add(key)
+
+    # -- state for Faust tables / restarts -------------------------------------------------
+    def dump_meta(self) -> dict[str, Any]:
+        return {
+            "max_ts": self.agg.max_ts,
+            "next_eval": self.next_eval,
+            "late_total": self.agg.late_total,
+        }
+
+    def dump_scope(self, key: str) -> dict[str, Any] | None:
+        """Everything about one scope (open windows, detectors, alert states); None when the
+        scope holds nothing any more."""
+        windows = self.agg.windows.get(key, {})
+        st = self.scopes.get(key)
+        if not windows and st is None:
+            return None
+        out: dict[str, Any] = {"w": [acc.to_dict() for acc in windows.values()]}
+        if st is not None:
+            out["d"] = {r: d.to_dict() for r, d in st.detectors.items()}
+            out["a"] = {r: a.to_dict() for r, a in st.alerts.items()}
+            out["last"] = st.last_active
+        return out
+
+    def take_changes(self) -> dict[str, dict[str, Any] | None]:
+        """Dumps of every scope changed since the last call (None: delete the key)."""
+        keys = set(self.changed) | self.dropped
+        keys.update(k for k, _ in self.agg.touched)
+        self.changed.clear()
+        self.dropped.clear()
+        return {k: self.dump_scope(k) for k in sorted(keys)}
+
+    def load(self, meta: dict[str, Any] | None, scopes: dict[str, dict[str, Any]]) -> None:
+        """Restore from dumps (the inverse of dump_meta + dump_scope)."""
+        if meta:
+            self.agg.max_ts = meta.get("max_ts")
+            self.next_eval = meta.get("next_eval")
+            self.agg.late_total = int(meta.get("late_total", 0))
+        for key, d in scopes.items():
+            if key == META_KEY or not d:
+                continue
+            if d.get("w"):
+                self.agg.windows[key] = {int(w["start"]): WindowAcc.from_dict(w) for w in d["w"]}
+            if "d" in d:
+                self.scopes[key] = ScopeState(
+                    detectors={r: DetectorState.from_dict(v) for r, v in d["d"].items()},
+                    alerts={r: AlertState.from_dict(v) for r, v in d.get("a", {}).items()},
+                    last_active=int(d.get("last", 0)),
+                )
+
+    def rebuild(self, stats: Iterable[WindowStat], alerts: Iterable[Alert]) -> int:
+        """Rebuild detector state from stored closed windows and re-arm stored firing alerts,
+        for a worker whose tables were lost (the embedded broker keeps no data across a
+        restart; the store does). Alerts the replay produces are dropped: they were sent the
+        first time. Returns how many stored alerts were re-armed."""
+        by_start: dict[int, list[ClosedWindow]] = {}
+        for s in sorted(stats, key=lambda s: (s.window_start, s.scope_kind, s.scope)):
+            acc = WindowAcc(
+                start=int(s.window_start.timestamp()),
+                count=s.count,
+                negative=s.negative,
+                neutral=s.neutral,
+                positive=s.positive,
+                score_sum=s.score_sum,
+            )
+            by_start.setdefault(acc.start, []).append(
+                ClosedWindow(scope_key(s.scope_kind, s.scope), acc)
+            )
+        if by_start:
+            closed = [c for start in sorted(by_start) for c in by_start[start]]
+            self._evaluate(closed, max(by_start) + self.size_s, PipelineOutput())
+            self.agg.max_ts = max(self.agg.max_ts or 0.0, float(max(by_start) + self.size_s))
+        return self.restore_alerts(alerts)
+
+    def restore_alerts(self, alerts: Iterable[Alert]) -> int:
+        """Re-arm alerts still firing in an external record (the store) that the state lost
+        (e.g. the embedded broker was restarted, taking the changelogs with it), so they are
+        not fired a second time. Returns how many were restored."""
+        rules = {r.name for r in self.rules}
+        states = states_from_alerts(alerts)
+        n = 0
+        for a in alerts_latest(alerts):
+            if a.fingerprint not in states or a.rule not in rules:
+                continue
+            key = scope_key(a.scope_kind, a.scope)
+            st = self.scopes.get(key)
+            if st is None:
+                st = self.scopes[key] = ScopeState(last_active=self.next_eval or 0)
+            if a.rule not in st.alerts:
+                st.alerts[a.rule] = states[a.fingerprint]
+                self.changed.add(key)
+                n += 1
+        return n
+
+
+def alerts_latest(alerts: Iterable[Alert]) -> list[Alert]:
+    latest: dict[str, Alert] = {}
+    for a in alerts:
+        cur = latest.get(a.fingerprint)
+        if cur is None or a.updated_at >= cur.updated_at:
+            latest[a.fingerprint] = a
+    return list(latest.values())

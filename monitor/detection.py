@@ -1,0 +1,200 @@
+"""Surge detection over closed windows: pure functions and small mutable state, no I/O.
+
+Baseline (per rule and scope): exponentially weighted moving averages (EWMA) of the window
+count and of the negative count, with their EW variances. EWMA was chosen over a rolling
+median/MAD because its state is five numbers per scope (cheap to keep in a Faust table and to
+replay), it handles empty windows naturally (a zero is just another observation), and a
+half-life of ``baseline_halflife_windows`` (36 five-minute windows = 3 h, so about a day of
+windows carries ~all of the weight) is easy to reason about. Its weakness, being pulled by the
+anomaly itself, is handled by giving hot windows a quarter of the normal weight.
+
+Statistics on a closed window with ``n`` documents of which ``k`` are negative:
+
+- **share**: the Wilson score lower bound of ``k / n`` at ``share_z`` must exceed the baseline
+  share, and ``k / n`` must exceed it by at least ``min_share_lift``. The Wilson bound respects
+  volume: 3 negatives out of 4 has a lower bound near 0.3, so it is not a surge on its own,
+  while 30 out of 40 is. The baseline share is count-weighted and shrunk towards
+  ``prior_share`` with ``prior_docs`` pseudo-documents, so a rarely seen scope does not get a
+  baseline of exactly 0.
+- **volume**: z score of ``n`` (or of ``k`` for the negative rule) against its EW mean and
+  variance, with a Poisson floor on the variance (``max(var, mean, 1)``).
+
+Rule kinds:
+- ``negative_share`` (default ``negative_surge``): hot when ``n >= min_count``, the share test
+  passes and, if ``require_volume``, the negative count is up by ``volume_z`` too (a high share
+  at night on a normal number of negative items is not a surge).
+- ``volume``: hot when ``n >= min_count`` and the volume z reaches ``volume_z``.
+
+Persistence: a rule fires when at least ``persistence_k`` of the last ``persistence_n`` windows
+were hot. Hysteresis: once firing it stays firing while windows are *warm* (the same tests at
+half the thresholds) and resolves after ``resolve_after_windows`` windows in a row that are not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.settings import RuleSettings
+
+# Weight of a hot window in the baseline, relative to a normal one (see module docstring).
+HOT_WINDOW_WEIGHT = 0.25
+
+
+def wilson_lower(k: int, n: int, z: float) -> float:
+    """Wilson score interval lower bound of a binomial proportion ``k / n`` (0 when n is 0)."""
+    if n <= 0:
+        return 0.0
+    p = k / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = p + z2 / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, (centre - margin) / denom)
+
+
+def alpha_for(halflife_windows: float) -> float:
+    """EWMA smoothing factor whose weights halve every ``halflife_windows`` windows."""
+    return 1.0 - 0.5 ** (1.0 / halflife_windows)
+
+
+@dataclass(slots=True)
+class Baseline:
+    """EWMA state of one scope: window count and negative count, means and variances."""
+
+    windows: int = 0
+    mean_count: float = 0.0
+    var_count: float = 0.0
+    mean_neg: float = 0.0
+    var_neg: float = 0.0
+
+    def update(self, count: int, negative: int, alpha: float) -> None:
+        if self.windows == 0:
+            self.mean_count, self.mean_neg = float(count), float(negative)
+        else:
+            d = count - self.mean_count
+            self.mean_count += alpha * d
+            self.var_count = (1 - alpha) * (self.var_count + alpha * d * d)
+            d = negative - self.mean_neg
+            self.mean_neg += alpha * d
+            self.var_neg = (1 - alpha) * (self.var_neg + alpha * d * d)
+        self.windows += 1
+
+    def share(self, rule: RuleSettings) -> float:
+        """Count-weighted negative share, shrunk towards the rule's prior."""
+        return (self.mean_neg + rule.prior_share * rule.prior_docs * self._alpha(rule)) / (
+            self.mean_count + rule.prior_docs * self._alpha(rule)
+        )
+
+    @staticmethod
+    def _alpha(rule: RuleSettings) -> float:
+        # The means are per window; prior_docs is spread over the EWMA's effective length.
+        return alpha_for(rule.baseline_halflife_windows)
+
+    def to_list(self) -> list[float]:
+        return [self.windows, self.mean_count, self.var_count, self.mean_neg, self.var_neg]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> Baseline:
+        return cls(int(v[0]), float(v[1]), float(v[2]), float(v[3]), float(v[4]))
+
+
+def _z(x: float, mean: float, var: float) -> float:
+    return (x - mean) / math.sqrt(max(var, mean, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    hot: bool
+    warm: bool
+    figures: dict[str, float]
+
+
+def assess(rule: RuleSettings, base: Baseline, count: int, negative: int) -> Assessment:
+    """Judge one closed window against the baseline (pure: the baseline is not changed)."""
+    share = negative / count if count else 0.0
+    p0 = base.share(rule)
+    volume_z = _z(count, base.mean_count, base.var_count)
+    neg_volume_z = _z(negative, base.mean_neg, base.var_neg)
+    figures: dict[str, float] = {
+        "count": float(count),
+        "negative": float(negative),
+        "negative_share": round(share, 6),
+        "baseline_share": round(p0, 6),
+        "baseline_volume": round(base.mean_count, 6),
+        "volume_z": round(volume_z, 6),
+        "negative_volume_z": round(neg_volume_z, 6),
+        "baseline_windows": float(base.windows),
+    }
+    if base.windows < rule.min_baseline_windows or count < rule.min_count:
+        # Not enough history or not enough documents: no verdict (cannot start a surge, and
+        # counts as quiet for resolution).
+        figures["wilson_lower"] = round(wilson_lower(negative, count, rule.share_z), 6)
+        return Assessment(False, False, figures)
+    if rule.kind == "volume":
+        hot = volume_z >= rule.volume_z
+        warm = volume_z >= rule.volume_z / 2
+        return Assessment(hot, warm or hot, figures)
+    lower = wilson_lower(negative, count, rule.share_z)
+    lower_half = wilson_lower(negative, count, rule.share_z / 2)
+    figures["wilson_lower"] = round(lower, 6)
+    lift = share - p0
+    hot = lower > p0 and lift >= rule.min_share_lift
+    warm = lower_half > p0 and lift >= rule.min_share_lift / 2
+    if rule.require_volume:
+        hot = hot and neg_volume_z >= rule.volume_z
+        warm = warm and neg_volume_z >= rule.volume_z / 2
+    return Assessment(hot, warm or hot, figures)
+
+
+@dataclass(slots=True)
+class DetectorState:
+    """Per rule and scope: baseline, recent hot flags (persistence) and the quiet streak."""
+
+    baseline: Baseline = field(default_factory=Baseline)
+    recent: list[int] = field(default_factory=list)  # 1 = hot, newest last, at most n
+    quiet_streak: int = 0  # windows in a row that were not warm
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"b": self.baseline.to_list(), "r": list(self.recent), "q": self.quiet_streak}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DetectorState:
+        return cls(Baseline.from_list(d["b"]), [int(x) for x in d["r"]], int(d["q"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict on one window: ``persistent`` = the k-of-n rule is met now."""
+
+    hot: bool
+    warm: bool
+    persistent: bool
+    quiet_streak: int
+    figures: dict[str, float]
+    # How many windows back the oldest hot window of the persistence span is (0 = this one).
+    hot_since: int = 0
+
+
+def step(rule: RuleSettings, state: DetectorState, count: int, negative: int) -> Decision:
+    """Assess one closed window, then fold it into ``state`` (persistence, quiet streak,
+    baseline). Windows must be fed in order, empty ones included."""
+    a = assess(rule, state.baseline, count, negative)
+    state.recent.append(1 if a.hot else 0)
+    del state.recent[: -rule.persistence_n]
+    hot_windows = sum(state.recent)
+    hot_since = len(state.recent) - 1 - state.recent.index(1) if hot_windows else 0
+    state.quiet_streak = 0 if a.warm else state.quiet_streak + 1
+    weight = HOT_WINDOW_WEIGHT if a.hot else 1.0
+    state.baseline.update(count, negative, alpha_for(rule.baseline_halflife_windows) * weight)
+    figures = dict(a.figures)
+    figures["hot_windows"] = float(hot_windows)
+    return Decision(
+        hot=a.hot,
+        warm=a.warm,
+        persistent=hot_windows >= rule.persistence_k,
+        quiet_streak=state.quiet_streak,
+        figures=figures,
+        hot_since=hot_since,
+    )

@@ -1,0 +1,287 @@
+"""Event-time tumbling windows per scope (topic, ticker, source, all): pure, no I/O, no clock.
+
+A document lands in the window ``[floor(t / size) * size, + size)`` of its published time ``t``
+for every scope it belongs to. The watermark is the largest event time seen minus the allowed
+lateness; a window whose end is at or before the watermark is closed. A document for a closed
+window is *late*: it is not applied, it is counted in ``late`` of the current window (the one
+holding the largest event time) of each of its scopes. A document within the lateness updates
+its window and the window is reported again as updated.
+
+Unscored documents (``ScoredDocument.scored`` False: unsupported language, model error) carry no
+sentiment and are not counted. A redelivered document (same id in the same window) is counted
+once, so at-least-once delivery does not inflate counts.
+
+Times are float epoch seconds inside (fast and easy to serialise); records carry datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
+
+SCOPE_KINDS: tuple[ScopeKind, ...] = ("topic", "ticker", "source", "all")
+ALL = "all"
+ALL_KEY = "all:all"
+
+
+def scope_key(kind: str, scope: str) -> str:
+    """``kind:scope``, the key of a scope in state tables (``topic:financials``)."""
+    return f"{kind}:{scope}"
+
+
+def split_scope_key(key: str) -> tuple[ScopeKind, str]:
+    kind, _, scope = key.partition(":")
+    if kind not in SCOPE_KINDS:
+        raise ValueError(f"not a scope key: {key!r}")
+    return kind, scope  # type: ignore[return-value]
+
+
+def window_start(ts: float, size_s: int) -> int:
+    """Start (epoch seconds) of the tumbling window holding ``ts``."""
+    return int(ts // size_s) * size_s
+
+
+def epoch(dt: datetime) -> float:
+    return dt.timestamp() if dt.tzinfo else dt.replace(tzinfo=UTC).timestamp()
+
+
+def from_epoch(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def doc_scope_keys(doc: ScoredDocument) -> list[str]:
+    """Scope keys a scored document counts in: its topic, each ticker, its source, all."""
+    d = doc.document
+    keys = [ALL_KEY, "source:" + d.source]
+    if doc.topic:
+        keys.append("topic:" + doc.topic)
+    for t in d.tickers:
+        t = t.strip().upper()
+        if t:
+            k = "ticker:" + t
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+def evidence_item(doc: ScoredDocument) -> dict[str, Any]:
+    d = doc.document
+    return {
+        "id": d.id,
+        "title": d.title,
+        "source": d.source,
+        "link": d.link,
+        "published": isoformat(d.published),
+        "sentiment_probs": dict(doc.sentiment_probs),
+    }
+
+
+def _ev_key(ev: dict[str, Any]) -> tuple[float, str]:
+    return (float(ev["sentiment_probs"].get("negative", 0.0)), str(ev["id"]))
+
+
+@dataclass(slots=True)
+class WindowAcc:
+    """Running aggregate of one window of one scope (mutable; serialisable to a dict)."""
+
+    start: int
+    count: int = 0
+    negative: int = 0
+    neutral: int = 0
+    positive: int = 0
+    score_sum: float = 0.0
+    late: int = 0
+    # The most negative documents (by p_negative, then id: a total order, so the kept set
+    # does not depend on arrival order), most negative first.
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    # Ids counted (kept for the "all" scope only, which every document belongs to).
+    ids: set[str] | None = None
+
+    def add(self, doc: ScoredDocument, p_neg: float, score: float, evidence_docs: int) -> None:
+        self.count += 1
+        s = doc.sentiment
+        if s == "negative":
+            self.negative += 1
+        elif s == "positive":
+            self.positive += 1
+        else:
+            self.neutral += 1
+        self.score_sum += score
+        if evidence_docs and s == "negative":
+            ev = self.evidence
+            if len(ev) < evidence_docs or (p_neg, doc.document.id) > _ev_key(ev[-1]):
+                ev.append(evidence_item(doc))
+                ev.sort(key=_ev_key, reverse=True)
+                del ev[evidence_docs:]
+
+    def to_stat(self, key: str, size_s: int) -> WindowStat:
+        kind, scope = split_scope_key(key)
+        return WindowStat(
+            scope_kind=kind,
+            scope=scope,
+            window_start=from_epoch(self.start),
+            window_end=from_epoch(self.start + size_s),
+            count=self.count,
+            negative=self.negative,
+            neutral=self.neutral,
+            positive=self.positive,
+            score_sum=round(self.score_sum, 9),
+            late=self.late,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "start": self.start,
+            "count": self.count,
+            "negative": self.negative,
+            "neutral": self.neutral,
+            "positive": self.positive,
+            "score_sum": self.score_sum,
+            "late": self.late,
+            "evidence": self.evidence,
+        }
+        if self.ids is not None:
+            out["ids"] = sorted(self.ids)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WindowAcc:
+        ids = d.get("ids")
+        return cls(
+            start=int(d["start"]),
+            count=int(d["count"]),
+            negative=int(d["negative"]),
+            neutral=int(d["neutral"]),
+            positive=int(d["positive"]),
+            score_sum=float(d["score_sum"]),
+            late=int(d.get("late", 0)),
+            evidence=list(d.get("evidence", [])),
+            ids=set(ids) if ids is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    """A final window: its scope key and aggregate (no more updates will be applied)."""
+
+    key: str
+    acc: WindowAcc
+
+
+class WindowAggregator:
+    """Open windows of every scope plus the watermark; ``add`` documents, then ``close_ready``.
+
+    ``touched`` collects the (scope key, window start) pairs changed since the last
+    :meth:`updates` call, so a stream shell can publish each changed window once per batch.
+    """
+
+    def __init__(self, size_s: int, lateness_s: int, evidence_docs: int = 5) -> None:
+        if size_s <= 0:
+            raise ValueError("window size must be positive")
+        if lateness_s < 0:
+            raise ValueError("allowed lateness must be >= 0")
+        self.size_s = size_s
+        self.lateness_s = lateness_s
+        self.evidence_docs = evidence_docs
+        self.windows: dict[str, dict[int, WindowAcc]] = {}
+        self.max_ts: float | None = None
+        self.late_total = 0
+        self.duplicates = 0
+        self.touched: set[tuple[str, int]] = set()
+
+    @property
+    def watermark(self) -> float | None:
+        return None if self.max_ts is None else self.max_ts - self.lateness_s
+
+    def is_late(self, ts: float) -> bool:
+        wm = self.watermark
+        return wm is not None and window_start(ts, self.size_s) + self.size_s <= wm
+
+    def add(self, doc: ScoredDocument) -> str:
+        """Apply one document; returns ``"applied"``, ``"late"``, ``"duplicate"`` or
+        ``"unscored"``."""
+        if not doc.scored:
+            return "unscored"
+        ts = doc.document.published.timestamp()
+        if self.max_ts is None or ts > self.max_ts:
+            self.max_ts = ts
+        size = self.size_s
+        keys = doc_scope_keys(doc)
+        if self.is_late(ts):
+            assert self.max_ts is not None
+            current = window_start(self.max_ts, size)
+            for key in keys:
+                acc = self._acc(key, current)
+                acc.late += 1
+                self.touched.add((key, current))
+            self.late_total += 1
+            return "late"
+        start = window_start(ts, size)
+        all_acc = self._acc(ALL_KEY, start)
+        ids = all_acc.ids
+        if ids is None:
+            ids = all_acc.ids = set()
+        doc_id = doc.document.id
+        if doc_id in ids:
+            self.duplicates += 1
+            return "duplicate"
+        ids.add(doc_id)
+        probs = doc.sentiment_probs
+        p_neg = float(probs.get("negative", 0.0))
+        score = float(probs.get("positive", 0.0)) - p_neg
+        n_ev = self.evidence_docs
+        touched = self.touched
+        for key in keys:
+            acc = all_acc if key == ALL_KEY else self._acc(key, start)
+            acc.add(doc, p_neg, score, n_ev)
+            touched.add((key, start))
+        return "applied"
+
+    def _acc(self, key: str, start: int) -> WindowAcc:
+        per = self.windows.get(key)
+        if per is None:
+            per = self.windows[key] = {}
+        acc = per.get(start)
+        if acc is None:
+            acc = per[start] = WindowAcc(start)
+        return acc
+
+    def updates(self) -> list[WindowStat]:
+        """Stats of the windows changed since the last call (open ones), in a stable order."""
+        out = []
+        for key, start in sorted(self.touched, key=lambda t: (t[1], t[0])):
+            acc = self.windows.get(key, {}).get(start)
+            if acc is not None:
+                out.append(acc.to_stat(key, self.size_s))
+        self.touched.clear()
+        return out
+
+    def close_ready(self, until: float | None = None) -> list[ClosedWindow]:
+        """Remove and return every window ending at or before ``until`` (default: the
+        watermark), ordered by window start then scope key."""
+        limit = self.watermark if until is None else until
+        if limit is None:
+            return []
+        out: list[ClosedWindow] = []
+        size = self.size_s
+        for key in list(self.windows):
+            per = self.windows[key]
+            for start in [s for s in per if s + size <= limit]:
+                out.append(ClosedWindow(key, per.pop(start)))
+            if not per:
+                del self.windows[key]
+        out.sort(key=lambda c: (c.acc.start, c.key))
+        return out
+
+    def close_all(self) -> list[ClosedWindow]:
+        """Close every open window (end of a finite archive)."""
+        return self.close_ready(until=float("inf"))
+
+    def open_windows(self) -> Iterable[tuple[str, WindowAcc]]:
+        for key, per in self.windows.items():
+            for acc in per.values():
+                yield key, acc
