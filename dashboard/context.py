@@ -1,0 +1,50 @@
+"""What every page's callbacks share: settings, the store, the explainer, the clock, and the
+view (filters + time range + bucket size) decoded from the URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from dashboard import queries
+from dashboard.explanations import Explainer
+from dashboard.filters import Filters, parse_query, resolve_range
+from monitor.schemas import utcnow
+from monitor.settings import Settings
+from monitor.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    filters: Filters
+    start: datetime
+    end: datetime
+    bucket_s: int
+    anchor: datetime
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    explainer: Explainer
+    clock: Callable[[], datetime] = field(default=utcnow)
+    login_enabled: bool = False
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
+
+    @property
+    def window_s(self) -> int:
+        return self.settings.windows.size_s
+
+    def view(self, search: str | None, max_points: int = 300) -> View:
+        f = parse_query(search)
+        anchor, first = queries.anchor_time(self.engine, self.clock())
+        start, end = resolve_range(f, anchor, first)
+        bucket = queries.choose_bucket(end - start, self.window_s, max_points)
+        return View(f, start, end, bucket, anchor)

@@ -1,0 +1,86 @@
+"""Overview: sentiment index per topic, negative-share heatmap, volume, headline figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from dashboard import figures, queries
+from dashboard.components import GRAPH_CONFIG, headline_cards
+from dashboard.context import Context
+from models.labels import TOPICS
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.H2("Overview"),
+            html.Div(id="ov-headline", className="cards"),
+            html.P(id="ov-range", className="muted"),
+            dcc.Graph(id="ov-index", config=GRAPH_CONFIG),
+            html.Div(id="ov-topics", className="topic-links"),
+            dcc.Graph(id="ov-heatmap", config=GRAPH_CONFIG),
+            dcc.Graph(id="ov-volume", config=GRAPH_CONFIG),
+        ],
+        id="page-overview",
+    )
+
+
+def data(ctx: Context, search: str | None) -> tuple[Any, ...]:
+    v = ctx.view(search, max_points=150)
+    f = v.filters
+    scopes = list(f.topics) or None
+    topic_rows = queries.window_buckets(
+        ctx.engine, "topic", v.start, v.end, v.bucket_s, scopes, window_s=ctx.window_s
+    )
+    total_rows = queries.window_buckets(
+        ctx.engine, "all", v.start, v.end, v.bucket_s, window_s=ctx.window_s
+    )
+    if not total_rows and topic_rows:
+        # No "all" scope in this store: the volume is the sum over topics.
+        summed: dict[Any, list[float]] = {}
+        for b in topic_rows:
+            acc = summed.setdefault(b.start, [0, 0, 0, 0, 0.0])
+            for i, val in enumerate((b.count, b.negative, b.neutral, b.positive, b.score_sum)):
+                acc[i] += val
+        total_rows = [
+            queries.Bucket("all", t, int(a[0]), int(a[1]), int(a[2]), int(a[3]), a[4])
+            for t, a in sorted(summed.items())
+        ]
+    alert_rows = queries.find_alerts(
+        ctx.engine, start=v.start, end=v.end, status="firing", limit=50
+    )
+    if f.topics:
+        alert_rows = [a for a in alert_rows if a.scope_kind != "topic" or a.scope in f.topics]
+    present = sorted({b.scope for b in topic_rows})
+    links = [html.Span("Topics: ", className="muted")] + [
+        dcc.Link(t, href=f"/topic/{t}", className="topic-link") for t in present
+    ]
+    range_txt = (
+        f"{v.start:%Y-%m-%d %H:%M} → {v.end:%Y-%m-%d %H:%M} UTC · "
+        f"buckets of {v.bucket_s // 60} min · newest data {v.anchor:%Y-%m-%d %H:%M} UTC"
+    )
+    return (
+        headline_cards(queries.headline(ctx.engine, v.anchor)),
+        range_txt,
+        figures.sentiment_index_figure(topic_rows, alert_rows, v.end, TOPICS),
+        links,
+        figures.negative_heatmap_figure(topic_rows),
+        figures.volume_figure(total_rows),
+    )
+
+
+def register(app: dash.Dash, ctx: Context) -> None:
+    @app.callback(
+        Output("ov-headline", "children"),
+        Output("ov-range", "children"),
+        Output("ov-index", "figure"),
+        Output("ov-topics", "children"),
+        Output("ov-heatmap", "figure"),
+        Output("ov-volume", "figure"),
+        Input("url", "search"),
+    )
+    def update(search: str | None) -> tuple[Any, ...]:
+        return data(ctx, search)
