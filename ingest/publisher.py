@@ -35,9 +35,14 @@ class Publisher:
         embedded: bool = False,
         client_id: str = "finpulse-ingest",
         request_timeout_ms: int = 30_000,
+        batch_size: int | None = None,
+        bootstrap_timeout_ms: int = 10_000,
     ) -> None:
-        from kafka import KafkaProducer
-        from kafka.errors import KafkaError, NoBrokersAvailable
+        from kafka import KafkaProducer, errors
+        from kafka.errors import KafkaError
+
+        # kafka-python 3 dropped NoBrokersAvailable (it raises KafkaTimeoutError instead).
+        no_brokers = getattr(errors, "NoBrokersAvailable", errors.KafkaTimeoutError)
 
         self.topic = topic
         self.stats = PublishStats()
@@ -53,13 +58,21 @@ class Publisher:
             "max_in_flight_requests_per_connection": 1,
             "linger_ms": 5,
         }
-        if embedded:
+        if "bootstrap_timeout_ms" in KafkaProducer.DEFAULT_CONFIG:
+            opts["bootstrap_timeout_ms"] = bootstrap_timeout_ms
+        if batch_size is not None:
+            # Explicit batch size (replay measures multi-record batches as safe for documents:
+            # tests/integration/test_runtime_replay_month.py counts every record on the topic).
+            opts["batch_size"] = batch_size
+            if batch_size <= 1:
+                opts["linger_ms"] = 0
+        elif embedded:
             # The embedded broker mis-reports end offsets of multi-record batches (BROKER.md).
             opts["batch_size"] = 1
             opts["linger_ms"] = 0
         try:
             self._producer = KafkaProducer(**opts)
-        except NoBrokersAvailable:
+        except no_brokers:
             raise BrokerError(f"no Kafka broker reachable at {bootstrap}") from None
         except KafkaError as exc:
             raise BrokerError(f"cannot connect to Kafka at {bootstrap}: {exc}") from None

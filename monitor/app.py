@@ -1,0 +1,288 @@
+"""The Faust application factory: topics, the classify agent and the store sink.
+
+``create_app(settings)`` builds a fresh app (no module globals), so tests build their own.
+Values on every topic are raw bytes written by ``Record.to_bytes()``; agents decode with
+``Schema.from_bytes``. The classifier is loaded when the worker starts, in a thread, never at
+import time and never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from models.base import Prediction, TextClassifier
+from monitor.errors import BrokerError
+from monitor.schemas import Document, SchemaError, ScoredDocument
+from monitor.settings import Settings
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    documents: Any
+    scored: Any
+    window_stats: Any
+    alerts: Any
+    alerts_dead: Any
+
+
+def build_topics(app: faust.App, settings: Settings) -> Topics:
+    def topic(name: str) -> Any:
+        return app.topic(
+            settings.broker.topic(name),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.broker.partitions,
+        )
+
+    return Topics(
+        documents=topic("documents"),
+        scored=topic("scored"),
+        window_stats=topic("window-stats"),
+        alerts=topic("alerts"),
+        alerts_dead=topic("alerts.dead"),
+    )
+
+
+def language_supported(language: str | None, languages: Sequence[str]) -> bool:
+    """True when the document's language (primary subtag, e.g. ``en`` of ``en-US``) is handled.
+
+    A document without a language tag is scored: most English feeds do not declare one.
+    """
+    if not language:
+        return True
+    primary = language.strip().lower().replace("_", "-").split("-")[0]
+    return primary in {lang.lower() for lang in languages}
+
+
+def skipped(doc: Document, reason: str) -> ScoredDocument:
+    return ScoredDocument(document=doc, scored=False, skip_reason=reason)
+
+
+def scored(doc: Document, pred: Prediction, model: str) -> ScoredDocument:
+    return ScoredDocument(
+        document=doc,
+        topic=pred.topic,
+        topic_probs=pred.topic_probs,
+        sentiment=pred.sentiment,
+        sentiment_probs=pred.sentiment_probs,
+        model=model,
+    )
+
+
+def broker_url(settings: Settings) -> str:
+    """The kafka:// URL the app connects to; the embedded broker's address must be resolved."""
+    from monitor.broker import resolve_bootstrap
+
+    return "kafka://" + ",".join(
+        s.removeprefix("kafka://") for s in resolve_bootstrap(settings).split(",")
+    )
+
+
+class _Model:
+    """Loads the classifier once, in a thread, and hands out the batching engine."""
+
+    def __init__(self, settings: Settings, classifier: TextClassifier | None) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self._engine: Any = None
+        self._lock: asyncio.Lock | None = None
+
+    async def engine(self) -> Any:
+        if self._engine is not None:
+            return self._engine
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._engine is None:
+                loop = asyncio.get_running_loop()
+                if self.classifier is None:
+                    from models.registry import load_classifier
+
+                    log.info("loading classifier (%s)", self.settings.model.path or "shipped")
+                    self.classifier = await loop.run_in_executor(
+                        None, load_classifier, self.settings.model
+                    )
+                    log.info("classifier %s loaded", self.classifier.name)
+                self._engine = await self._make_engine(self.classifier)
+        return self._engine
+
+    async def _make_engine(self, classifier: TextClassifier) -> Any:
+        try:
+            from models.engine import InferenceEngine
+        except ImportError:  # pragma: no cover - the engine ships with the models package
+            return _ExecutorEngine(classifier)
+        engine = InferenceEngine(
+            classifier,
+            max_batch_size=self.settings.model.max_batch_size,
+            max_wait_ms=self.settings.model.max_wait_ms,
+        )
+        await engine.start()
+        return engine
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.close()
+            self._engine = None
+
+
+class _ExecutorEngine:
+    """Fallback with the engine's interface: one predict call per batch, in a thread."""
+
+    def __init__(self, classifier: TextClassifier) -> None:
+        self.classifier = classifier
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-model")
+
+    async def classify_many(self, texts: Sequence[str]) -> list[Prediction | BaseException]:
+        loop = asyncio.get_running_loop()
+        try:
+            preds = await loop.run_in_executor(self._pool, self.classifier.predict, list(texts))
+            return list(preds)
+        except Exception as exc:
+            return [exc] * len(texts)
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+async def classify_batch(
+    docs: Sequence[Document], engine: Any, model_name: str, languages: Sequence[str]
+) -> list[ScoredDocument]:
+    """Score a batch; unsupported languages and per-item model errors are passed on, unscored."""
+    out: dict[int, ScoredDocument] = {}
+    todo: list[int] = []
+    for i, d in enumerate(docs):
+        if language_supported(d.language, languages):
+            todo.append(i)
+        else:
+            lang = (d.language or "").strip().lower().split("-")[0]
+            out[i] = skipped(d, f"language:{lang}")
+    if todo:
+        results = await engine.classify_many([docs[i].text for i in todo])
+        for i, res in zip(todo, results, strict=True):
+            if isinstance(res, BaseException):
+                log.error("classifying document %s failed: %s", docs[i].id, res)
+                out[i] = skipped(docs[i], "model-error")
+            else:
+                out[i] = scored(docs[i], res, model_name)
+    return [out[i] for i in range(len(docs))]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    classifier: TextClassifier | None = None,
+    store: Store | None = None,
+) -> faust.App:
+    """The stream application for ``settings``; ``classifier`` overrides the configured one."""
+    embedded = settings.broker.embedded
+    extra: dict[str, Any] = {}
+    if embedded:
+        # Tansu mis-reports end offsets of multi-record batches (BROKER.md).
+        extra["producer_max_batch_size"] = 1
+    try:
+        url = broker_url(settings)
+    except BrokerError:
+        url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
+    app = faust.App(
+        f"{settings.broker.topic_prefix}-monitor",
+        broker=url,
+        store="memory://",
+        topic_partitions=settings.broker.partitions,
+        topic_replication_factor=settings.broker.replication_factor,
+        processing_guarantee="at_least_once",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        web_enabled=False,
+        web_host="127.0.0.1",
+        autodiscover=False,
+        **extra,
+    )
+    topics = build_topics(app, settings)
+    store = store if store is not None else Store(settings.store.url)
+    model = _Model(settings, classifier)
+    stats = {"classified": 0, "skipped": 0, "stored": 0, "bad": 0}
+    max_batch = settings.model.max_batch_size
+    within = max(settings.model.max_wait_ms, 1.0) / 1000.0
+    languages = list(settings.model.languages)
+    store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-store")
+
+    @app.task
+    async def load_model() -> None:
+        # Start loading at worker start so the first batch does not wait for it.
+        await model.engine()
+
+    @app.agent(topics.documents, name="classify")
+    async def classify(stream: Any) -> None:
+        async for values in stream.take(max_batch, within=within):
+            docs: list[Document] = []
+            for raw in values:
+                try:
+                    docs.append(Document.from_bytes(raw))
+                except SchemaError as exc:
+                    stats["bad"] += 1
+                    log.error("dropping undecodable document payload: %s", exc)
+            if not docs:
+                continue
+            engine = await model.engine()
+            name = getattr(model.classifier, "name", "unknown")
+            results = await classify_batch(docs, engine, name, languages)
+            for sd in results:
+                await topics.scored.send(key=sd.id.encode(), value=sd.to_bytes())
+                stats["classified" if sd.scored else "skipped"] += 1
+
+    @app.agent(topics.scored, name="store-sink")
+    async def store_sink(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for values in stream.take(500, within=0.5):
+            batch = []
+            for raw in values:
+                try:
+                    batch.append(ScoredDocument.from_bytes(raw))
+                except SchemaError as exc:
+                    log.error("dropping undecodable scored payload: %s", exc)
+            if batch:
+                stats["stored"] += await loop.run_in_executor(
+                    store_pool, store.upsert_scored, batch
+                )
+
+    @app.timer(30.0)
+    async def report() -> None:
+        log.info(
+            "classified %(classified)d, skipped %(skipped)d, stored %(stored)d, bad %(bad)d",
+            stats,
+        )
+
+    ready = {"logged": False}
+
+    @app.on_rebalance_complete.connect
+    async def _ready(sender: Any, **kwargs: Any) -> None:
+        # The line tests and the demo supervisor wait for: partitions are assigned.
+        if not ready["logged"]:
+            ready["logged"] = True
+            log.info("worker ready: consuming %s", settings.broker.topic("documents"))
+
+    @app.on_before_shutdown.connect
+    async def _close(sender: Any, **kwargs: Any) -> None:
+        await model.close()
+        store_pool.shutdown(wait=True)
+
+    app.finpulse_topics = topics  # type: ignore[attr-defined]
+    app.finpulse_store = store  # type: ignore[attr-defined]
+    app.finpulse_stats = stats  # type: ignore[attr-defined]
+
+    from monitor import stream_alerts
+
+    stream_alerts.register(app, settings, topics, store)
+    return app

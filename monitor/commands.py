@@ -1,0 +1,120 @@
+"""The runtime commands: ``finpulse broker``, ``finpulse worker`` and ``finpulse demo``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+import click
+
+from monitor.cli import get_settings
+from monitor.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+
+def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
+    """Fail fast, with one clear line, when the broker cannot be reached within ``timeout``."""
+    from monitor.broker import tcp_reachable, wait_ready
+
+    if not tcp_reachable(bootstrap, timeout=min(timeout, 5.0)):
+        raise BrokerError(
+            f"cannot reach the Kafka broker at {bootstrap}: nothing is listening there "
+            "(start it with `finpulse broker`, or fix FINPULSE_BROKER__URL)"
+        )
+    wait_ready(bootstrap, timeout=timeout)
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
+@click.pass_context
+def broker(ctx: click.Context, port: int | None) -> None:
+    """Run the embedded Kafka-compatible broker (Tansu, in memory) in the foreground."""
+    from monitor.broker import EmbeddedBroker, address_file, settings_topics
+
+    settings = get_settings(ctx)
+    topics = settings_topics(settings)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    addr = address_file(settings)
+    with EmbeddedBroker(port=port, topics=topics) as b:
+        addr.parent.mkdir(parents=True, exist_ok=True)
+        addr.write_text(b.bootstrap + "\n")
+        click.echo(f"embedded broker (Tansu, in-memory) ready at {b.bootstrap}")
+        click.echo(f"  use it with: FINPULSE_BROKER__URL={b.url}")
+        click.echo(f"  topics: {', '.join(f'{n} ({p})' for n, p in topics.items())}")
+        click.echo("  Ctrl-C stops it (its topics are lost: storage is in memory)")
+        try:
+            while not stop.wait(0.5):
+                if not b.running:
+                    raise BrokerError("the embedded broker exited unexpectedly")
+        finally:
+            with contextlib.suppress(OSError):
+                if addr.read_text().strip() == b.bootstrap:
+                    addr.unlink()
+    click.echo("broker stopped")
+
+
+def run_worker(app: Any, loglevel: str) -> None:
+    """Run a Faust worker for ``app`` in this process until SIGINT/SIGTERM."""
+    from faust.worker import Worker
+
+    w = Worker(app, loglevel=loglevel.lower(), override_logging=False, quiet=True)
+    w.execute_from_commandline()
+
+
+@click.command()
+@click.option("--model", "model_path", default=None, help="Model folder or 'baseline'.")
+@click.pass_context
+def worker(ctx: click.Context, model_path: str | None) -> None:
+    """Run the stream processor (classify + store); scale out by running more of them."""
+    from monitor.app import create_app
+    from monitor.broker import create_topics, resolve_bootstrap, settings_topics
+
+    settings = get_settings(ctx)
+    if model_path:
+        settings = settings.model_copy(
+            update={"model": settings.model.model_copy(update={"path": model_path})}
+        )
+    bootstrap = resolve_bootstrap(settings)
+    started = time.monotonic()
+    check_broker(bootstrap)
+    try:
+        create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
+    except BrokerError as exc:
+        # A managed cluster may forbid topic creation; the topics may exist already.
+        log.warning("%s", exc)
+    app = create_app(settings)
+    log.info(
+        "starting worker against %s (broker checked in %.1f s)",
+        bootstrap,
+        time.monotonic() - started,
+    )
+    run_worker(app, settings.log_level)
+
+
+@click.command()
+@click.option(
+    "--replay/--live",
+    "force_replay",
+    default=None,
+    help="Force the bundled-sample replay or live feeds (default: live when online).",
+)
+@click.option("--port", type=int, default=None, help="Dashboard port (default from settings).")
+@click.pass_context
+def demo(ctx: click.Context, force_replay: bool | None, port: int | None) -> None:
+    """The whole stack on this machine: broker, worker, ingest and dashboard. Ctrl-C stops it."""
+    from monitor.supervisor import Supervisor
+
+    settings = get_settings(ctx)
+    sup = Supervisor(settings, force_replay=force_replay, dashboard_port=port)
+    raise SystemExit(sup.run())
