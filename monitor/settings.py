@@ -86,6 +86,8 @@ class RuleSettings(BaseModel):
     # negative_share: share test (+ negative-volume test when require_volume);
     # volume: window count against its baseline only (see monitor/detection.py).
     kind: Literal["negative_share", "volume"] = "negative_share"
+    # The tests judge the sum of the last span_windows windows (a rolling span).
+    span_windows: int = Field(12, ge=1)
     require_volume: bool = True
     # Windows of history a scope needs before it can alert (12 x 5 min = 1 h).
     min_baseline_windows: int = Field(12, ge=0)
@@ -126,6 +128,10 @@ class SourceSettings(BaseModel):
     timeout_s: float = Field(15.0, gt=0)
     max_bytes: int = Field(5_000_000, gt=0)
     language: str | None = None
+    # Added by ingest: error backoff (jittered exponential, capped) and an on/off switch.
+    backoff_base_s: float = Field(30.0, gt=0)
+    backoff_max_s: float = Field(3600.0, gt=0)
+    enabled: bool = True
 
 
 class IngestSettings(BaseModel):

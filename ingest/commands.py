@@ -1,0 +1,310 @@
+"""``finpulse ingest`` (poll the configured sources forever) and ``finpulse feeds check``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tomllib
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from pydantic import ValidationError
+
+from ingest.dedup import Deduplicator
+from ingest.health import HealthBook
+from ingest.poller import FetchError, Pipeline, Poller, SourceState, fetch, is_remote
+from ingest.sources.base import ParseResult, Source, detect_kind, make_source
+from monitor.cli import get_settings
+from monitor.errors import ConfigError, SourceError
+from monitor.schemas import Document, isoformat, utcnow
+from monitor.settings import Settings, SourceSettings
+
+log = logging.getLogger(__name__)
+
+
+def default_sources_path() -> Path:
+    return Path(str(resources.files("ingest") / "default_sources.toml"))
+
+
+def load_source_list(path: str | Path) -> list[SourceSettings]:
+    """``[[sources]]`` tables of a TOML file as SourceSettings; ConfigError names a bad one."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read source list {path}: {exc}") from None
+    out: list[SourceSettings] = []
+    for n, table in enumerate(data.get("sources", []), start=1):
+        try:
+            out.append(SourceSettings.model_validate(table))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(
+                f"{path}: source {n} ({table.get('name')!r}): {where}: {err['msg']}"
+            ) from None
+    return out
+
+
+def configured_sources(settings: Settings, only: Sequence[str] = ()) -> list[SourceSettings]:
+    """The sources to poll: settings.ingest.sources, else the shipped default list."""
+    sources = list(settings.ingest.sources) or load_source_list(default_sources_path())
+    names = [s.name for s in sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"source names must be unique; repeated: {', '.join(dupes)}")
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown source(s): {', '.join(unknown)}; known: {names}")
+        sources = [s for s in sources if s.name in only]
+    return [s for s in sources if s.enabled]
+
+
+def build_sources(settings: Settings, only: Sequence[str] = ()) -> list[Source]:
+    return [
+        make_source(s, user_agent=settings.ingest.user_agent)
+        for s in configured_sources(settings, only)
+    ]
+
+
+class _PrintPublisher:
+    """``--dry-run``: documents as archive lines on stdout instead of the broker."""
+
+    def publish(self, doc: Document) -> None:
+        from ingest.archive import document_line
+
+        click.echo(document_line(doc))
+
+    def flush(self, timeout: float = 60.0) -> None:
+        sys.stdout.flush()
+
+
+def run_ingest(
+    settings: Settings,
+    publisher: Any,
+    *,
+    sources: Sequence[Source] | None = None,
+    archive: Any = None,
+    store: Any = None,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+) -> HealthBook:
+    """The ingest loop (for the CLI and for ``finpulse demo`` in-process): returns counters."""
+    srcs = list(sources) if sources is not None else build_sources(settings)
+    health = HealthBook()
+    if store is not None:
+        try:
+            health.load(store)
+        except Exception as exc:
+            log.warning("cannot read previous source health: %s", exc)
+    pipeline = Pipeline(
+        publisher=publisher,
+        archive=archive,
+        dedup=Deduplicator(settings.ingest.dedup_capacity),
+        health=health,
+        languages=tuple(settings.model.languages),
+    )
+    poller = Poller(srcs, pipeline)
+
+    async def main() -> None:
+        if once:
+            await poller.run_once()
+            if store is not None:
+                health.write(store)
+            return
+        ev = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Outside the main thread (in-process demo) the caller sets ``stop`` instead.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, ev.set)
+        await poller.run(ev, store=store)
+
+    log.info("ingest: polling %d sources", len(srcs))
+    asyncio.run(main())
+    log.info("ingest: %s", health.summary_line())
+    return health
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Poll every source once, then exit.")
+@click.option("--source", "only", multiple=True, help="Poll only this source (repeatable).")
+@click.option("--no-archive", is_flag=True, help="Do not append to the archive.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print documents as archive lines; no broker, no archive."
+)
+@click.pass_context
+def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bool, dry_run: bool):
+    """Poll the configured sources and publish new documents to the broker.
+
+    Sources come from settings.ingest.sources ([[ingest.sources]] in the settings TOML) or,
+    when none are set, the shipped list (ingest/default_sources.toml). Every published
+    document is appended to the daily archive in settings.ingest.archive_dir.
+    """
+    settings: Settings = get_settings(ctx)
+    sources = build_sources(settings, only)
+    if not sources:
+        raise ConfigError("no enabled sources to poll")
+    store = None
+    try:
+        from monitor.store import Store
+
+        store = Store(settings.store.url)
+    except Exception as exc:  # health is useful, not essential
+        log.warning("source health will not be stored: %s", exc)
+    if dry_run:
+        health = run_ingest(settings, _PrintPublisher(), sources=sources, store=None, once=once)
+    else:
+        if not settings.broker.url:
+            raise ConfigError(
+                "no broker configured: set FINPULSE_BROKER__URL=kafka://HOST:PORT "
+                "(`finpulse broker` starts a local one; `finpulse demo` wires everything)"
+            )
+        from ingest.archive import ArchiveWriter
+        from ingest.publisher import Publisher
+
+        publisher = Publisher(
+            settings.broker.url,
+            settings.broker.topic("documents"),
+            embedded=settings.broker.embedded,
+        )
+        archive = None if no_archive else ArchiveWriter(settings.ingest.archive_dir)
+        try:
+            health = run_ingest(
+                settings, publisher, sources=sources, archive=archive, store=store, once=once
+            )
+        finally:
+            publisher.close()
+    click.echo(health.summary_line(), err=True)
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+@click.group()
+def feeds() -> None:
+    """Inspect feeds: what a source yields and what is wrong with it."""
+
+
+def check_feed(
+    target: str,
+    *,
+    kind: str = "auto",
+    user_agent: str,
+    timeout_s: float = 15.0,
+    max_bytes: int = 5_000_000,
+    language: str | None = None,
+) -> tuple[str, ParseResult]:
+    """Fetch or read one feed and parse it; returns (kind, result). Never raises on content."""
+    probe = SourceSettings(
+        name=target if len(target) < 200 else target[:200],
+        kind="rss",
+        url=target,
+        timeout_s=timeout_s,
+        max_bytes=max_bytes,
+        language=language,
+    )
+
+    async def get() -> bytes:
+        async with httpx.AsyncClient(follow_redirects=True) as client:
+            got = await fetch(client, make_source(probe, user_agent=user_agent), SourceState())
+            return got.body
+
+    if not is_remote(target) and not Path(target.removeprefix("file://")).exists():
+        raise SourceError(f"no such file: {target} (give a path or an http(s) URL)")
+    try:
+        body = asyncio.run(get())
+    except FetchError as exc:
+        result = ParseResult()
+        result.problems.append(f"fetch failed: {exc}")
+        return kind, result
+    if kind == "auto":
+        kind = detect_kind(body, target)
+    src = make_source(probe.model_copy(update={"kind": kind}), user_agent=user_agent)
+    return kind, src.parse(body, fetched_at=utcnow())
+
+
+@feeds.command("check")
+@click.argument("target")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "rss", "reddit", "stocktwits", "jsonl"]),
+    default="auto",
+    show_default=True,
+    help="Feed kind; auto detects it from the content.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.option("--timeout", default=15.0, show_default=True, help="Seconds for a URL.")
+@click.option("--max-bytes", default=5_000_000, show_default=True, help="Size limit.")
+@click.pass_context
+def check(
+    ctx: click.Context, target: str, kind: str, as_json: bool, timeout: float, max_bytes: int
+) -> None:
+    """Parse one feed (URL or FILE) and print its documents and every problem found.
+
+    Exit status: 1 when no document could be read and there were problems (unreachable,
+    not a feed, ...); 0 otherwise (an empty feed is fine; problems may still be listed).
+    """
+    settings: Settings = get_settings(ctx)
+    kind, result = check_feed(
+        target,
+        kind=kind,
+        user_agent=settings.ingest.user_agent,
+        timeout_s=timeout,
+        max_bytes=max_bytes,
+    )
+    languages = set(settings.model.languages)
+    if as_json:
+        out = {
+            "target": target,
+            "kind": kind,
+            "feed_title": result.feed_title,
+            "feed_language": result.feed_language,
+            "documents": [d.model_dump(mode="json") for d in result.documents],
+            "count": len(result.documents),
+            "skipped": result.skipped,
+            "not_scored_language": sum(d.language not in languages for d in result.documents),
+            "problems": result.problems,
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(
+            f"{target}\n  kind: {kind}   title: {result.feed_title or '-'}   "
+            f"language: {result.feed_language or '-'}\n  documents: {len(result.documents)}"
+            f"   skipped: {result.skipped}   problems: {len(result.problems)}"
+        )
+        for d in result.documents:
+            tick = f" [{' '.join(d.tickers)}]" if d.tickers else ""
+            mark = "" if d.language in languages else " (not scored)"
+            click.echo(f"\n{isoformat(d.published)}  {d.language or '??'}{mark}{tick}  {d.title}")
+            if d.link:
+                click.echo(f"    {d.link}")
+            if d.flags:
+                click.echo(f"    flags: {', '.join(d.flags)}")
+        if result.problems:
+            click.echo("\nproblems:")
+            for p in result.problems:
+                click.echo(f"  - {p}")
+    if not result.documents and result.problems:
+        ctx.exit(1)
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of a table.")
+@click.pass_context
+def list_sources(ctx: click.Context, as_json: bool) -> None:
+    """Print the configured sources (or the shipped defaults)."""
+    settings: Settings = get_settings(ctx)
+    for s in configured_sources(settings):
+        if as_json:
+            click.echo(s.model_dump_json())
+        else:
+            click.echo(f"{s.kind:10} {s.interval_s:>6g}s  {s.name:32} {s.url}")
