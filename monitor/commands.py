@@ -68,7 +68,10 @@ def run_worker(app: Any, loglevel: str) -> None:
     """Run a Faust worker for ``app`` in this process until SIGINT/SIGTERM."""
     from faust.worker import Worker
 
-    w = Worker(app, loglevel=loglevel.lower(), override_logging=False, quiet=True)
+    w = Worker(
+        app, loglevel=loglevel.lower(), override_logging=False, quiet=True, redirect_stdouts=False
+    )
+    w.spinner = None  # no terminal escapes in logs
     w.execute_from_commandline()
 
 
