@@ -38,6 +38,9 @@ class ScopeState:
     detectors: dict[str, DetectorState] = field(default_factory=dict)
     alerts: dict[str, AlertState] = field(default_factory=dict)
     last_active: int = 0  # start of the last window with documents
+    # Evidence of the recent closed windows (start -> most negative documents), for alerts
+    # judged on a span of windows.
+    evidence: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def firing(self) -> bool:
         return any(a.status == "firing" for a in self.alerts.values())
@@ -69,6 +72,7 @@ class AlertPipeline:
         self.scopes: dict[str, ScopeState] = {}
         self.next_eval: int | None = None
         self._detected_kinds = {k for r in self.rules for k in r.scopes}
+        self._span = max((r.span_windows for r in self.rules), default=1)
         self.changed: set[str] = set()  # scope keys whose state changed since last dump
         self.dropped: set[str] = set()
 
@@ -132,6 +136,10 @@ class AlertPipeline:
             kind, scope = split_scope_key(key)
             count = acc.count if acc else 0
             negative = acc.negative if acc else 0
+            if acc is not None and acc.evidence:
+                st.evidence[ws] = acc.evidence
+            for old in [s for s in st.evidence if s <= ws - self._span * size]:
+                del st.evidence[old]
             for rule in self.rules:
                 if kind not in rule.scopes:
                     continue
@@ -141,9 +149,7 @@ class AlertPipeline:
                 decision = step(rule, det, count, negative)
                 astate = st.alerts.get(rule.name, AlertState())
                 evidence = (
-                    tuple(Evidence.model_validate(e) for e in acc.evidence)
-                    if acc is not None and decision.hot
-                    else ()
+                    self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
                 )
                 new_state, alert = transition(
                     astate,
@@ -165,6 +171,17 @@ class AlertPipeline:
                 del self.scopes[key]
                 self.dropped.add(key)
 
+    def _evidence(self, st: ScopeState, since: int) -> tuple[Evidence, ...]:
+        items = [e for start, evs in st.evidence.items() if start >= since for e in evs]
+        items.sort(key=lambda e: (e["sentiment_probs"].get("negative", 0.0), e["id"]), reverse=True)
+        seen: set[str] = set()
+        out = []
+        for e in items:
+            if e["id"] not in seen and len(out) < self.settings.alerts.evidence_docs:
+                seen.add(e["id"])
+                out.append(Evidence.model_validate(e))
+        return tuple(out)
+
     # -- state for Faust tables / restarts -------------------------------------------------
     def dump_meta(self) -> dict[str, Any]:
         return {
@@ -185,6 +202,7 @@ class AlertPipeline:
             out["d"] = {r: d.to_dict() for r, d in st.detectors.items()}
             out["a"] = {r: a.to_dict() for r, a in st.alerts.items()}
             out["last"] = st.last_active
+            out["e"] = [[start, evs] for start, evs in sorted(st.evidence.items())]
         return out
 
     def take_changes(self) -> dict[str, dict[str, Any] | None]:
@@ -211,6 +229,7 @@ class AlertPipeline:
                     detectors={r: DetectorState.from_dict(v) for r, v in d["d"].items()},
                     alerts={r: AlertState.from_dict(v) for r, v in d.get("a", {}).items()},
                     last_active=int(d.get("last", 0)),
+                    evidence={int(start): evs for start, evs in d.get("e", [])},
                 )
 
     def rebuild(self, stats: Iterable[WindowStat], alerts: Iterable[Alert]) -> int:

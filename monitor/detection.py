@@ -8,7 +8,10 @@ half-life of ``baseline_halflife_windows`` (36 five-minute windows = 3 h, so abo
 windows carries ~all of the weight) is easy to reason about. Its weakness, being pulled by the
 anomaly itself, is handled by giving hot windows a quarter of the normal weight.
 
-Statistics on a closed window with ``n`` documents of which ``k`` are negative:
+Statistics are computed on the last ``span_windows`` closed windows taken together (default
+12 x 5 min = a rolling hour, evaluated every window): ``n`` documents of which ``k`` are
+negative. A span keeps the window grid fine for busy scopes while giving a low-volume scope
+(a general news feed has ~5 English items per 5 minutes in total) enough documents to test.
 
 - **share**: the Wilson score lower bound of ``k / n`` at ``share_z`` must exceed the baseline
   share, and ``k / n`` must exceed it by at least ``min_share_lift``. The Wilson bound respects
@@ -111,12 +114,16 @@ class Assessment:
     figures: dict[str, float]
 
 
-def assess(rule: RuleSettings, base: Baseline, count: int, negative: int) -> Assessment:
-    """Judge one closed window against the baseline (pure: the baseline is not changed)."""
+def assess(
+    rule: RuleSettings, base: Baseline, count: int, negative: int, span: int = 1
+) -> Assessment:
+    """Judge ``count``/``negative`` summed over the last ``span`` closed windows against the
+    baseline (pure: the baseline is not changed). Per-window means and variances scale by
+    ``span`` (windows taken as independent)."""
     share = negative / count if count else 0.0
     p0 = base.share(rule)
-    volume_z = _z(count, base.mean_count, base.var_count)
-    neg_volume_z = _z(negative, base.mean_neg, base.var_neg)
+    volume_z = _z(count, base.mean_count * span, base.var_count * span)
+    neg_volume_z = _z(negative, base.mean_neg * span, base.var_neg * span)
     figures: dict[str, float] = {
         "count": float(count),
         "negative": float(negative),
@@ -126,6 +133,7 @@ def assess(rule: RuleSettings, base: Baseline, count: int, negative: int) -> Ass
         "volume_z": round(volume_z, 6),
         "negative_volume_z": round(neg_volume_z, 6),
         "baseline_windows": float(base.windows),
+        "span_windows": float(span),
     }
     if base.windows < rule.min_baseline_windows or count < rule.min_count:
         # Not enough history or not enough documents: no verdict (cannot start a surge, and
@@ -155,13 +163,25 @@ class DetectorState:
     baseline: Baseline = field(default_factory=Baseline)
     recent: list[int] = field(default_factory=list)  # 1 = hot, newest last, at most n
     quiet_streak: int = 0  # windows in a row that were not warm
+    # (count, negative) of the last span_windows windows, newest last.
+    span: list[tuple[int, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"b": self.baseline.to_list(), "r": list(self.recent), "q": self.quiet_streak}
+        return {
+            "b": self.baseline.to_list(),
+            "r": list(self.recent),
+            "q": self.quiet_streak,
+            "s": [list(x) for x in self.span],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorState:
-        return cls(Baseline.from_list(d["b"]), [int(x) for x in d["r"]], int(d["q"]))
+        return cls(
+            Baseline.from_list(d["b"]),
+            [int(x) for x in d["r"]],
+            int(d["q"]),
+            [(int(c), int(k)) for c, k in d.get("s", [])],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +199,13 @@ class Decision:
 
 def step(rule: RuleSettings, state: DetectorState, count: int, negative: int) -> Decision:
     """Assess one closed window, then fold it into ``state`` (persistence, quiet streak,
-    baseline). Windows must be fed in order, empty ones included."""
-    a = assess(rule, state.baseline, count, negative)
+    baseline). Windows must be fed in order, empty ones included. The tests run on the sum of
+    the last ``span_windows`` windows, so low-volume scopes gather enough documents."""
+    state.span.append((count, negative))
+    del state.span[: -rule.span_windows]
+    n = sum(c for c, _ in state.span)
+    k = sum(x for _, x in state.span)
+    a = assess(rule, state.baseline, n, k, len(state.span))
     state.recent.append(1 if a.hot else 0)
     del state.recent[: -rule.persistence_n]
     hot_windows = sum(state.recent)

@@ -98,13 +98,15 @@ def _common(maps: Sequence[dict[str, str]]) -> dict[str, str]:
 
 def alertmanager_payload(group: AlertGroup, receiver: str, external_url: str) -> dict[str, Any]:
     """The Alertmanager webhook payload (version 4) for one group."""
+    labels = [_labels(a) for a in group.alerts]
+    annotations = [_annotations(a) for a in group.alerts]
     alerts = []
-    for a in group.alerts:
+    for a, lab, ann in zip(group.alerts, labels, annotations, strict=True):
         alerts.append(
             {
                 "status": a.status,
-                "labels": _labels(a),
-                "annotations": _annotations(a),
+                "labels": lab,
+                "annotations": ann,
                 "startsAt": isoformat(a.starts_at),
                 "endsAt": isoformat(a.ends_at) if a.ends_at else ZERO_TIME,
                 "generatorURL": a.dashboard_url,
@@ -118,8 +120,8 @@ def alertmanager_payload(group: AlertGroup, receiver: str, external_url: str) ->
         "status": group.status,
         "receiver": receiver,
         "groupLabels": {"alertname": group.rule},
-        "commonLabels": _common([x["labels"] for x in alerts]),
-        "commonAnnotations": _common([x["annotations"] for x in alerts]),
+        "commonLabels": _common(labels),
+        "commonAnnotations": _common(annotations),
         "externalURL": external_url,
         "alerts": alerts,
     }

@@ -16,6 +16,7 @@ SIZE = 300
 
 
 def make_settings(**rule) -> Settings:
+    rule.setdefault("span_windows", 1)
     r = RuleSettings(scopes=["topic", "all"], **rule)
     return Settings(
         windows=WindowSettings(size_s=SIZE, allowed_lateness_s=0),
@@ -159,7 +160,9 @@ def test_volume_rule_fires_on_a_count_spike_not_on_share():
 
 
 def test_persistence_requires_k_of_n_windows():
-    r = RuleSettings(persistence_k=2, persistence_n=3, min_baseline_windows=0, min_count=5)
+    r = RuleSettings(
+        persistence_k=2, persistence_n=3, min_baseline_windows=0, min_count=5, span_windows=1
+    )
     st = DetectorState()
     for _ in range(20):
         step(r, st, 20, 2)
@@ -187,3 +190,15 @@ def test_alerts_of_one_evaluation_are_grouped():
         ("topic", "banking"),
         ("topic", "crypto"),
     ]
+
+
+def test_a_span_of_windows_gathers_enough_documents_in_a_quiet_scope():
+    # 2 documents per window: one window never reaches min_count, a 6-window span does.
+    r = RuleSettings(span_windows=6, min_count=8, min_baseline_windows=12, require_volume=False)
+    st = DetectorState()
+    for i in range(48):
+        step(r, st, 2, 1 if i % 8 == 0 else 0)
+    decisions = [step(r, st, 2, 2) for _ in range(6)]
+    assert not decisions[0].hot  # 2 of 2: too few documents
+    assert decisions[-1].hot and decisions[-1].figures["count"] == 12.0
+    assert decisions[-1].persistent
