@@ -267,7 +267,7 @@ def window_buckets(
             ]
     ep = _epoch(engine, ws.window_start)
     b = literal(bucket_s, Integer)
-    bucket = (ep / b) * b
+    bucket = (ep // b) * b
     stmt = (
         select(
             ws.scope,
