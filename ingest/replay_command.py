@@ -72,6 +72,8 @@ def replay(
     from monitor.commands import check_broker
 
     settings = get_settings(ctx)
+    # kafka-python warns when its IO loop is starved on a busy machine; harmless for a replay.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     if speed is not None and speed <= 0:
         raise ConfigError("--speed must be positive")
     if max_rate is not None and max_rate <= 0:

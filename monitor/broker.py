@@ -133,6 +133,16 @@ def wait_ready(bootstrap: str, timeout: float = 30.0) -> None:
     raise BrokerError(f"Kafka broker at {bootstrap} did not answer within {timeout:.0f} s ({last})")
 
 
+def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
+    """Fail fast, with one clear line, when the broker cannot be reached within ``timeout``."""
+    if not tcp_reachable(bootstrap, timeout=min(timeout, 5.0)):
+        raise BrokerError(
+            f"cannot reach the Kafka broker at {bootstrap}: nothing is listening there "
+            "(start it with `finpulse broker`, or fix FINPULSE_BROKER__URL)"
+        )
+    wait_ready(bootstrap, timeout=timeout)
+
+
 def create_topics(bootstrap: str, topics: Mapping[str, int], replication: int = 1) -> list[str]:
     """Create the topics that do not exist yet, with their partitions; returns those created."""
     from kafka.admin import NewTopic

@@ -19,14 +19,9 @@ log = logging.getLogger(__name__)
 
 def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
     """Fail fast, with one clear line, when the broker cannot be reached within ``timeout``."""
-    from monitor.broker import tcp_reachable, wait_ready
+    from monitor.broker import check_reachable
 
-    if not tcp_reachable(bootstrap, timeout=min(timeout, 5.0)):
-        raise BrokerError(
-            f"cannot reach the Kafka broker at {bootstrap}: nothing is listening there "
-            "(start it with `finpulse broker`, or fix FINPULSE_BROKER__URL)"
-        )
-    wait_ready(bootstrap, timeout=timeout)
+    check_reachable(bootstrap, timeout)
 
 
 @click.command()
