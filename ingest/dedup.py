@@ -19,9 +19,13 @@ syndicated copy with one word added or dropped scores 0.7-0.9; a different story
 the frame ("Apple shares rise 5% ..." vs "... fall 5% ...", "Dow falls 300 points" vs
 "... 500 points") scores 0.4-0.6, because a changed word breaks two bigrams too.
 
-Vetoes: two titles that differ in a number ("300" vs "500 points") or in a polarity word
-(rise/fall, beat/miss, upgrade/downgrade, not, ...; see :data:`POLARITY`) are never merged by
-check 3, whatever their similarity: for a sentiment monitor they are different news.
+Vetoes: two titles that differ in a number ("300" vs "500 points"), in a polarity word
+(rise/fall, beat/miss, upgrade/downgrade, not, ...; see :data:`POLARITY`), or by a swapped
+content word ("Fed" vs "ECB raises rates by 75 basis points") are never merged by check 3,
+whatever their similarity: for a sentiment monitor they are different news. So check 3
+merges copies that add or drop words ("... amid a severe liquidity crunch - Reuters"), and
+a reworded copy ("buy" -> "acquire") is kept as a separate document: we prefer counting a
+story twice to silently losing a different one.
 
 Memory: every entry costs a few hundred bytes (measured in bench/ingest.py), evicted in
 arrival order once ``capacity`` is reached.
@@ -38,6 +42,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from ingest.language import STOPWORDS
 from monitor.schemas import Document
 
 _PREFIX_RE = re.compile(
@@ -103,14 +108,29 @@ POLARITY = frozenset(
 )
 
 
+_FUNCTION_WORDS = STOPWORDS["en"]
+
+
+def _content(tokens: set[str]) -> set[str]:
+    return {t for t in tokens if len(t) > 1 and t not in _FUNCTION_WORDS}
+
+
 def conflicting(a: list[str], b: list[str]) -> bool:
-    """True when two titles differ in a number or a polarity word (then never near-dups)."""
-    na = {t for t in a if any(c.isdigit() for c in t)}
-    nb = {t for t in b if any(c.isdigit() for c in t)}
+    """True when two titles must not be merged whatever their similarity.
+
+    That is when they differ in a number, in a polarity word, or when *each* has a content
+    word the other lacks (a substitution: "Fed" vs "ECB raises rates", "Coinbase" vs
+    "Robinhood shares tumble"). Syndicated copies add or drop words ("a severe", "- Reuters");
+    they rarely swap one content word for another.
+    """
+    sa, sb = set(a), set(b)
+    na = {t for t in sa if any(c.isdigit() for c in t)}
+    nb = {t for t in sb if any(c.isdigit() for c in t)}
     if na and nb and na != nb:
         return True
-    diff = set(a) ^ set(b)
-    return not diff.isdisjoint(POLARITY)
+    if not (sa ^ sb).isdisjoint(POLARITY):
+        return True
+    return bool(_content(sa - sb)) and bool(_content(sb - sa))
 
 
 def jaccard(a: set[int] | frozenset[int], b: set[int] | frozenset[int]) -> float:

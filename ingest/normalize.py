@@ -230,9 +230,13 @@ def _parse_date_string(s: str) -> datetime | None:
         return parsedate_to_datetime(s)
     except (TypeError, ValueError, IndexError):
         pass
-    import feedparser  # its date handlers cover RFC 822 without seconds, W3CDTF, and more
+    # feedparser's date handlers cover RFC 822 without seconds, W3CDTF, asctime and more.
+    from feedparser.datetimes import _parse_date
 
-    parsed = feedparser._parse_date(s)  # type: ignore[attr-defined]
+    try:
+        parsed = _parse_date(s)
+    except Exception:
+        return None
     if parsed is None:
         return None
     return datetime(*parsed[:6], tzinfo=UTC)

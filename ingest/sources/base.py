@@ -94,8 +94,12 @@ class Source(ABC):
             except Exception as exc:  # one bad item never loses the others
                 result.problems.append(f"item {n}: cannot normalise: {exc}")
                 continue
+            if not doc.title:
+                result.skipped += 1
+                result.problems.append(f"item {n}: no title and no text, skipped")
+                continue
             for flag in doc.flags:
-                if flag.split(":", 1)[0] in ("published", "title", "summary"):
+                if flag.split(":", 1)[0] in ("published", "summary", "title"):
                     result.problems.append(f"item {n} ({doc.title[:60]!r}): {flag}")
             result.documents.append(doc)
 
