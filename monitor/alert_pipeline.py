@@ -175,7 +175,7 @@ class AlertPipeline:
         items = [e for start, evs in st.evidence.items() if start >= since for e in evs]
         items.sort(key=lambda e: (e["sentiment_probs"].get("negative", 0.0), e["id"]), reverse=True)
         seen: set[str] = set()
-        out = []
+        out: list[Evidence] = []
         for e in items:
             if e["id"] not in seen and len(out) < self.settings.alerts.evidence_docs:
                 seen.add(e["id"])

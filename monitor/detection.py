@@ -135,9 +135,13 @@ def assess(
         "baseline_windows": float(base.windows),
         "span_windows": float(span),
     }
-    if base.windows < rule.min_baseline_windows or count < rule.min_count:
-        # Not enough history or not enough documents: no verdict (cannot start a surge, and
-        # counts as quiet for resolution).
+    if base.windows < rule.min_baseline_windows:
+        # Not enough history: no verdict. It cannot start a surge, and it does not count as
+        # quiet either, so an alert re-armed after a restart waits for a baseline to judge.
+        figures["wilson_lower"] = round(wilson_lower(negative, count, rule.share_z), 6)
+        return Assessment(False, True, figures)
+    if count < rule.min_count:
+        # Too few documents to say anything: quiet (a silent scope resolves).
         figures["wilson_lower"] = round(wilson_lower(negative, count, rule.share_z), 6)
         return Assessment(False, False, figures)
     if rule.kind == "volume":
