@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -32,7 +33,12 @@ from monitor.errors import ConfigError
 CONFIG_ENV = "FINPULSE_CONFIG"
 
 
-class BrokerSettings(BaseModel):
+class Section(BaseModel):
+    # A misspelt key is an error, never a silent fallback to the default.
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrokerSettings(Section):
     # None means "start the embedded broker" (demo, tests); a kafka:// or host:port list for a
     # real cluster.
     url: str | None = None
@@ -47,11 +53,11 @@ class BrokerSettings(BaseModel):
         return f"{self.topic_prefix}.{name}"
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(Section):
     url: str = "sqlite:///.finpulse/finpulse.db"
 
 
-class ModelSettings(BaseModel):
+class ModelSettings(Section):
     # None: the shipped model (models/weights/default). A folder written by `finpulse train`,
     # or "baseline" for the lexicon baseline.
     path: str | None = None
@@ -65,12 +71,12 @@ class ModelSettings(BaseModel):
     languages: list[str] = ["en"]
 
 
-class WindowSettings(BaseModel):
+class WindowSettings(Section):
     size_s: int = Field(300, ge=10)
     allowed_lateness_s: int = Field(900, ge=0)
 
 
-class RuleSettings(BaseModel):
+class RuleSettings(Section):
     name: str = "negative_surge"
     scopes: list[Literal["topic", "ticker", "source", "all"]] = ["topic", "ticker", "all"]
     min_count: int = Field(8, ge=1)
@@ -102,14 +108,14 @@ class RuleSettings(BaseModel):
         return self
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(Section):
     rules: list[RuleSettings] = [RuleSettings()]
     repeat_interval_s: int = Field(4 * 3600, ge=0)
     evidence_docs: int = Field(5, ge=0, le=50)
     dashboard_url: str = "http://127.0.0.1:8050"
 
 
-class SinkSettings(BaseModel):
+class SinkSettings(Section):
     name: str
     kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
     url: str
@@ -120,7 +126,7 @@ class SinkSettings(BaseModel):
     timeout_s: float = Field(10.0, gt=0)
 
 
-class SourceSettings(BaseModel):
+class SourceSettings(Section):
     name: str
     kind: Literal["rss", "reddit", "stocktwits", "jsonl"] = "rss"
     url: str
@@ -134,7 +140,7 @@ class SourceSettings(BaseModel):
     enabled: bool = True
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
     archive_dir: str = ".finpulse/archive"
@@ -142,7 +148,7 @@ class IngestSettings(BaseModel):
     dedup_capacity: int = Field(200_000, ge=1000)
 
 
-class DashboardSettings(BaseModel):
+class DashboardSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     refresh_s: float = Field(5.0, gt=0)
