@@ -87,6 +87,38 @@ class _PrintPublisher:
         sys.stdout.flush()
 
 
+def seed_dedup(dedup: Deduplicator, archive_dir: str | Path, days: float = 3.0) -> int:
+    """Remember the documents of archive files written in the last ``days`` (by mtime).
+
+    A restarted ``finpulse ingest`` sees the same feed items again; without this it would
+    publish them a second time (dedup state is in memory). Files are picked by modification
+    time, not by name, because a file is named for its documents' *published* day and feeds
+    carry old items too. At most ``dedup.capacity`` documents are kept, the newest written
+    last. Returns how many documents were read.
+    """
+    import time
+
+    from ingest.archive import ReadReport, read_archive
+
+    root = Path(archive_dir)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - days * 86400
+    files = sorted(
+        (p for p in root.glob("*.jsonl.gz") if p.stat().st_mtime >= cutoff),
+        key=lambda p: p.stat().st_mtime,
+    )
+    n = 0
+    report = ReadReport()
+    for path in files:
+        for doc in read_archive(path, report):
+            dedup.check(doc)
+            n += 1
+    if n:
+        log.info("dedup: remembered %d documents from %d archive files", n, len(files))
+    return n
+
+
 def run_ingest(
     settings: Settings,
     publisher: Any,
@@ -105,10 +137,16 @@ def run_ingest(
             health.load(store)
         except Exception as exc:
             log.warning("cannot read previous source health: %s", exc)
+    dedup = Deduplicator(settings.ingest.dedup_capacity)
+    if archive is not None and getattr(archive, "root", None) is not None:
+        try:
+            seed_dedup(dedup, archive.root)
+        except Exception as exc:  # a damaged archive must not stop ingest
+            log.warning("cannot seed dedup from the archive: %s", exc)
     pipeline = Pipeline(
         publisher=publisher,
         archive=archive,
-        dedup=Deduplicator(settings.ingest.dedup_capacity),
+        dedup=dedup,
         health=health,
         languages=tuple(settings.model.languages),
     )
