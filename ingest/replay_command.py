@@ -79,7 +79,7 @@ def replay(
     if max_rate is not None and max_rate <= 0:
         raise ConfigError("--max-rate must be positive")
     t_start, t_end = parse_time(start, "--from"), parse_time(end, "--to")
-    archive_files(paths)  # fail on a missing file before touching the broker
+    files = archive_files(paths)  # fail on a missing file before touching the broker
     bootstrap = resolve_bootstrap(settings)
     check_broker(bootstrap)
     create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
@@ -89,6 +89,14 @@ def replay(
         embedded=settings.broker.embedded,
         client_id="finpulse-replay",
         batch_size=batch_size,
+    )
+    log.info(
+        "replaying %d file(s) to %s on %s%s%s",
+        len(files),
+        settings.broker.topic("documents"),
+        bootstrap,
+        f", {speed:g}x real time" if speed else "",
+        f", at most {max_rate:g} docs/s" if max_rate else "",
     )
     try:
         summary = replay_files(

@@ -91,7 +91,14 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     except BrokerError as exc:
         # A managed cluster may forbid topic creation; the topics may exist already.
         log.warning("%s", exc)
-    app = create_app(settings)
+    # Load the model before Faust starts: at worker start (never at import), with no event
+    # loop running yet, so a missing or broken model is one clear error, not a crashed agent.
+    from models.registry import load_classifier
+
+    t_model = time.monotonic()
+    classifier = load_classifier(settings.model)
+    log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
+    app = create_app(settings, classifier=classifier)
     log.info(
         "starting worker against %s (broker checked in %.1f s)",
         bootstrap,

@@ -179,6 +179,20 @@ class Supervisor:
         env.pop("FINPULSE_ROLE", None)  # the supervisor prefixes lines itself
         return env
 
+    def _check_model(self, env: dict[str, str]) -> None:
+        """Without a trained model installed, the demo runs on the baseline and says so."""
+        if self.settings.model.path is not None:
+            return
+        from models.registry import SHIPPED_MODEL
+
+        if not SHIPPED_MODEL.exists():
+            say(
+                "demo",
+                f"the shipped model is not installed ({SHIPPED_MODEL}): classifying with the "
+                "lexicon BASELINE instead (not the model; train one with `finpulse train`)",
+            )
+            env["FINPULSE_MODEL__PATH"] = "baseline"
+
     def _cmd(self, *args: str) -> list[str]:
         return [self.python, "-m", "monitor.cli", *args]
 
@@ -293,6 +307,7 @@ class Supervisor:
                 )
             bootstrap = self._start_broker()
             env = self._env(bootstrap)
+            self._check_model(env)
             self._spawn("worker", ["worker"], env)
             if has_dashboard:
                 self._spawn("dashboard", ["dashboard", "--port", str(self.dashboard_port)], env)
