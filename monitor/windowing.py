@@ -192,6 +192,9 @@ class WindowAggregator:
         self.late_total = 0
         self.duplicates = 0
         self.touched: set[tuple[str, int]] = set()
+        # Windows end on multiples of size, and a new window always ends after the
+        # watermark, so nothing can close until the watermark crosses the next boundary.
+        self._scanned_boundary: float | None = None
 
     @property
     def watermark(self) -> float | None:
@@ -266,6 +269,10 @@ class WindowAggregator:
         limit = self.watermark if until is None else until
         if limit is None:
             return []
+        boundary = limit // self.size_s if limit != float("inf") else limit
+        if boundary == self._scanned_boundary:
+            return []
+        self._scanned_boundary = boundary
         out: list[ClosedWindow] = []
         size = self.size_s
         for key in list(self.windows):
