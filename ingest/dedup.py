@@ -177,7 +177,6 @@ class Deduplicator:
         self._bands: dict[int, int] = {}  # band key -> slot
         # The ring: per slot, the document id, its keys, time and shingles.
         self._slot_id: list[str | None] = [None] * capacity
-        self._slot_keys: list[tuple[int, ...]] = [()] * capacity
         self._slot_time = array("d", [0.0]) * capacity
         self._slot_title: list[str] = [""] * capacity
         self._next = 0
@@ -188,7 +187,7 @@ class Deduplicator:
 
     def check(self, doc: Document) -> Verdict:
         """Classify ``doc`` against the recent documents; a new one is remembered."""
-        id_key = int(doc.id[:16], 16) if _is_hex(doc.id) else _hash64(doc.id)
+        id_key = _id_key(doc.id)
         slot = self._ids.get(id_key)
         if slot is not None and self._slot_id[slot] == doc.id:
             return Verdict("id", doc.id, 1.0)
@@ -205,11 +204,7 @@ class Deduplicator:
         band_keys: list[int] = []
         if len(tokens) >= self.min_tokens:
             sh = shingles(tokens)
-            mh = minhash(sh)
-            band_keys = [
-                hash((b, *mh[b * _ROWS : (b + 1) * _ROWS])) & 0xFFFFFFFFFFFFFFFF
-                for b in range(_BANDS)
-            ]
+            band_keys = _band_keys(sh)
             best: tuple[float, int] | None = None
             for key in band_keys:
                 slot = self._bands.get(key)
@@ -224,7 +219,7 @@ class Deduplicator:
             if best is not None:
                 return Verdict("near", self._slot_id[best[1]], round(best[0], 4))
 
-        self._remember(doc.id, id_key, tkey, band_keys, ts, tokens if band_keys else [])
+        self._remember(doc.id, id_key, tkey, band_keys, ts, tokens)
         return Verdict("new")
 
     def _recent(self, slot: int, ts: float) -> bool:
@@ -246,9 +241,9 @@ class Deduplicator:
         else:
             self._size += 1
         self._slot_id[slot] = doc_id
-        keys = (id_key, -1 if tkey is None else tkey, *band_keys)
-        self._slot_keys[slot] = keys
         self._slot_time[slot] = ts
+        # Only the id and the normalised title are kept per entry; the index keys are
+        # recomputed from them on eviction (cheaper in memory than storing them).
         self._slot_title[slot] = " ".join(tokens)
         self._ids[id_key] = slot
         if tkey is not None:
@@ -257,16 +252,31 @@ class Deduplicator:
             self._bands[key] = slot
 
     def _evict(self, slot: int) -> None:
-        keys = self._slot_keys[slot]
-        if not keys:
+        doc_id = self._slot_id[slot]
+        if doc_id is None:
             return
-        if self._ids.get(keys[0]) == slot:
-            del self._ids[keys[0]]
-        if keys[1] != -1 and self._titles.get(keys[1]) == slot:
-            del self._titles[keys[1]]
-        for key in keys[2:]:
-            if self._bands.get(key) == slot:
-                del self._bands[key]
+        id_key = _id_key(doc_id)
+        if self._ids.get(id_key) == slot:
+            del self._ids[id_key]
+        title = self._slot_title[slot]
+        tokens = title.split(" ") if title else []
+        if tokens:
+            tkey = title_key(tokens)
+            if self._titles.get(tkey) == slot:
+                del self._titles[tkey]
+        if len(tokens) >= self.min_tokens:
+            for key in _band_keys(shingles(tokens)):
+                if self._bands.get(key) == slot:
+                    del self._bands[key]
+
+
+def _band_keys(sh: set[int]) -> list[int]:
+    mh = minhash(sh)
+    return [hash((b, *mh[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS)]
+
+
+def _id_key(doc_id: str) -> int:
+    return int(doc_id[:16], 16) if _is_hex(doc_id) else _hash64(doc_id)
 
 
 def _is_hex(s: str) -> bool:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from ingest.language import detect_language
 from ingest.tickers import TickerIndex, default_index
@@ -76,13 +76,26 @@ _WS_RE = re.compile(r"\s+")
 
 
 def _clean_once(text: str) -> str:
-    text = _BLOCK_RE.sub(" ", text)
-    text = _COMMENT_RE.sub(" ", text)
-    text = _BREAK_RE.sub(lambda m: " " + m.group(0), text)
-    text = _TAG_RE.sub(" ", text)
-    text = html.unescape(text)
+    if "<" in text:
+        text = _BLOCK_RE.sub(" ", text)
+        text = _COMMENT_RE.sub(" ", text)
+        text = _BREAK_RE.sub(lambda m: " " + m.group(0), text)
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
     text = _JUNK_RE.sub("", text)
-    return _WS_RE.sub(" ", text).strip()
+    # str.split() splits on the same Unicode whitespace as \s, and faster than a regex.
+    return " ".join(text.split())
+
+
+def _fixed_point(text: str) -> str:
+    prev = None
+    while text != prev:
+        prev, text = text, _clean_once(text)
+        if "<" not in text and "&" not in text:
+            # Nothing left that another pass could change (junk and spaces are gone).
+            break
+    return text
 
 
 def clean_text(raw: str | None, max_chars: int | None = None) -> str:
@@ -97,15 +110,14 @@ def clean_text(raw: str | None, max_chars: int | None = None) -> str:
     if len(text) > 200_000:
         # Bound the work on hostile fields; the result is cut far below this anyway.
         text = text[:200_000]
-    prev = None
-    while text != prev:
-        prev, text = text, _clean_once(text)
-    if max_chars is not None and len(text) > max_chars:
-        text = text[:max_chars].rstrip()
-        prev = None
-        while text != prev:
-            prev, text = text, _clean_once(text)
-    return text
+    return cut_text(_fixed_point(text), max_chars)
+
+
+def cut_text(clean: str, max_chars: int | None) -> str:
+    """Cut already-clean text to ``max_chars`` (re-cleaned: a cut can expose an entity)."""
+    if max_chars is None or len(clean) <= max_chars:
+        return clean
+    return _fixed_point(clean[:max_chars].rstrip())
 
 
 # --- links ----------------------------------------------------------------------------------
@@ -145,6 +157,10 @@ TRACKING_PREFIXES = ("utm_", "ga_", "pk_", "mtm_", "hmb_", "vero_", "oly_")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
+def _is_tracking(key: str) -> bool:
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
 def canonical_link(url: str | None) -> str:
     """The link with tracking parameters and the fragment removed, scheme/host lower-cased.
 
@@ -170,14 +186,13 @@ def canonical_link(url: str | None) -> str:
         host = f"{host}:{port}"
     if parts.username or parts.password:
         host = f"{parts.username or ''}{':' if parts.password else ''}{parts.password or ''}@{host}"
-    query = ""
-    if parts.query:
-        kept = [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-        ]
-        query = urlencode(kept, doseq=True) if kept else ""
+    # Filtered textually, pair by pair, so the kept parameters keep their exact encoding.
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracking(unquote_plus(pair.split("=", 1)[0]).strip().lower())
+    ]
+    query = "&".join(kept)
     path = parts.path or "/"
     return urlunsplit((scheme, host, path, query, ""))
 
@@ -304,15 +319,15 @@ def normalize(
     flags: list[str] = list(item.flags)
     title_full = clean_text(item.title)
     summary_full = clean_text(item.summary)
-    title = clean_text(title_full, TITLE_MAX)
-    summary = clean_text(summary_full, SUMMARY_MAX)
+    title = cut_text(title_full, TITLE_MAX)
+    summary = cut_text(summary_full, SUMMARY_MAX)
     if len(title) < len(title_full):
         flags.append("title:truncated")
     if len(summary) < len(summary_full):
         flags.append("summary:truncated")
     if not title and summary:
         # Social posts and some feeds have a body only; keep the headline slot useful.
-        title = clean_text(summary, TITLE_MAX)
+        title = cut_text(summary, TITLE_MAX)
     if not title:
         flags.append("title:missing")
     link = canonical_link(item.link)
