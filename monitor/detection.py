@@ -19,8 +19,11 @@ negative. A span keeps the window grid fine for busy scopes while giving a low-v
   while 30 out of 40 is. The baseline share is count-weighted and shrunk towards
   ``prior_share`` with ``prior_docs`` pseudo-documents, so a rarely seen scope does not get a
   baseline of exactly 0.
-- **volume**: z score of ``n`` (or of ``k`` for the negative rule) against its EW mean and
-  variance, with a Poisson floor on the variance (``max(var, mean, 1)``).
+- **volume**: z score of ``log(1 + n / span)`` against the EW mean and variance of
+  ``log(1 + window count)`` (volume swings are multiplicative: the busy hour doubles a quiet
+  one), variance floored by Poisson noise; measured on NAB it cut false positives about 3x
+  against a linear z at equal recall (docs/alerts.md). The negative-count test of the share
+  rule stays linear, with a Poisson floor (``max(var, mean, 1)``): negative counts are small.
 
 Rule kinds:
 - ``negative_share`` (default ``negative_surge``): hot when ``n >= min_count``, the share test
@@ -64,17 +67,21 @@ def alpha_for(halflife_windows: float) -> float:
 
 @dataclass(slots=True)
 class Baseline:
-    """EWMA state of one scope: window count and negative count, means and variances."""
+    """EWMA state of one scope: window count and negative count, means and variances, and
+    the mean and variance of log(1 + count) for the volume test."""
 
     windows: int = 0
     mean_count: float = 0.0
     var_count: float = 0.0
     mean_neg: float = 0.0
     var_neg: float = 0.0
+    mean_log: float = 0.0
+    var_log: float = 0.0
 
     def update(self, count: int, negative: int, alpha: float) -> None:
+        lx = math.log1p(count)
         if self.windows == 0:
-            self.mean_count, self.mean_neg = float(count), float(negative)
+            self.mean_count, self.mean_neg, self.mean_log = float(count), float(negative), lx
         else:
             d = count - self.mean_count
             self.mean_count += alpha * d
@@ -82,6 +89,9 @@ class Baseline:
             d = negative - self.mean_neg
             self.mean_neg += alpha * d
             self.var_neg = (1 - alpha) * (self.var_neg + alpha * d * d)
+            d = lx - self.mean_log
+            self.mean_log += alpha * d
+            self.var_log = (1 - alpha) * (self.var_log + alpha * d * d)
         self.windows += 1
 
     def share(self, rule: RuleSettings) -> float:
@@ -90,17 +100,32 @@ class Baseline:
             self.mean_count + rule.prior_docs * self._alpha(rule)
         )
 
+    def volume_z(self, count: int, span: int) -> float:
+        """z of the span's mean window count on the log scale, where busy-hour swings are
+        multiplicative; variance floored by the Poisson noise of the span (1 / (n + 1))."""
+        x = math.log1p(count / span)
+        floor = 1.0 / (self.mean_count * span + 1.0)
+        return (x - self.mean_log) / math.sqrt(max(self.var_log, floor))
+
     @staticmethod
     def _alpha(rule: RuleSettings) -> float:
         # The means are per window; prior_docs is spread over the EWMA's effective length.
         return alpha_for(rule.baseline_halflife_windows)
 
     def to_list(self) -> list[float]:
-        return [self.windows, self.mean_count, self.var_count, self.mean_neg, self.var_neg]
+        return [
+            self.windows,
+            self.mean_count,
+            self.var_count,
+            self.mean_neg,
+            self.var_neg,
+            self.mean_log,
+            self.var_log,
+        ]
 
     @classmethod
     def from_list(cls, v: list[float]) -> Baseline:
-        return cls(int(v[0]), float(v[1]), float(v[2]), float(v[3]), float(v[4]))
+        return cls(int(v[0]), *(float(x) for x in v[1:7]))
 
 
 def _z(x: float, mean: float, var: float) -> float:
@@ -122,7 +147,7 @@ def assess(
     ``span`` (windows taken as independent)."""
     share = negative / count if count else 0.0
     p0 = base.share(rule)
-    volume_z = _z(count, base.mean_count * span, base.var_count * span)
+    volume_z = base.volume_z(count, span)
     neg_volume_z = _z(negative, base.mean_neg * span, base.var_neg * span)
     figures: dict[str, float] = {
         "count": float(count),
