@@ -215,15 +215,16 @@ def parse_datetime(value: Any) -> datetime | None:
             dt = value
         elif isinstance(value, time.struct_time):
             # feedparser's *_parsed values are already UTC.
-            dt = datetime(*value[:6], tzinfo=UTC)
+            dt = datetime(*value[:6]).replace(tzinfo=UTC)
         elif isinstance(value, bool):
             return None
         elif isinstance(value, int | float):
             dt = datetime.fromtimestamp(float(value), UTC)
         elif isinstance(value, str):
-            dt = _parse_date_string(value.strip())
-            if dt is None:
+            found = _parse_date_string(value.strip())
+            if found is None:
                 return None
+            dt = found
         else:
             return None
     except (ValueError, OverflowError, OSError, TypeError):
@@ -254,7 +255,7 @@ def _parse_date_string(s: str) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return datetime(*parsed[:6], tzinfo=UTC)
+    return datetime(*parsed[:6]).replace(tzinfo=UTC)
 
 
 def resolve_published(value: Any, fetched_at: datetime) -> tuple[datetime, tuple[str, ...]]:

@@ -92,17 +92,17 @@ class RssSource(Source):
             result.problems.append(f"feed could not be parsed: {type(exc).__name__}: {exc}")
             return result
         if parsed.get("bozo"):
-            exc = parsed.get("bozo_exception")
-            msg = getattr(exc, "getMessage", lambda: str(exc))()
+            bozo = parsed.get("bozo_exception")
+            msg = getattr(bozo, "getMessage", lambda: str(bozo))()
             where = ""
-            line = getattr(exc, "getLineNumber", None)
+            line = getattr(bozo, "getLineNumber", None)
             if callable(line):
                 try:
                     where = f" (line {line()})"
                 except Exception:
                     where = ""
             result.problems.append(
-                f"malformed feed{where}: {type(exc).__name__}: {msg}; "
+                f"malformed feed{where}: {type(bozo).__name__}: {msg}; "
                 f"{len(parsed.entries)} items recovered"
             )
         feed = parsed.get("feed", {})

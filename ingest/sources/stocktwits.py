@@ -57,7 +57,7 @@ class StocktwitsSource(Source):
             if not isinstance(msg, dict) or not msg.get("body"):
                 result.problems.append(f"message {n}: not a message object with a body")
                 continue
-            user = msg.get("user") if isinstance(msg.get("user"), dict) else {}
+            user: dict[str, Any] = msg["user"] if isinstance(msg.get("user"), dict) else {}
             username = user.get("username")
             link = f"{SITE}/{username}/message/{msg['id']}" if username and msg.get("id") else None
             symbols = tuple(
