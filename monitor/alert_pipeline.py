@@ -67,6 +67,7 @@ class AlertPipeline:
             settings.windows.size_s,
             settings.windows.allowed_lateness_s,
             settings.alerts.evidence_docs,
+            track=track_updates,
         )
         self.track_updates = track_updates
         self.scopes: dict[str, ScopeState] = {}

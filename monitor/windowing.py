@@ -113,10 +113,15 @@ class WindowAcc:
         self.score_sum += score
         if evidence_docs and s == "negative":
             ev = self.evidence
-            if len(ev) < evidence_docs or (p_neg, doc.document.id) > _ev_key(ev[-1]):
+            if len(ev) < evidence_docs:
                 ev.append(evidence_item(doc))
                 ev.sort(key=_ev_key, reverse=True)
-                del ev[evidence_docs:]
+            elif p_neg >= ev[-1]["sentiment_probs"].get("negative", 0.0) and (
+                p_neg,
+                doc.document.id,
+            ) > _ev_key(ev[-1]):
+                ev[-1] = evidence_item(doc)
+                ev.sort(key=_ev_key, reverse=True)
 
     def to_stat(self, key: str, size_s: int) -> WindowStat:
         kind, scope = split_scope_key(key)
@@ -179,7 +184,9 @@ class WindowAggregator:
     :meth:`updates` call, so a stream shell can publish each changed window once per batch.
     """
 
-    def __init__(self, size_s: int, lateness_s: int, evidence_docs: int = 5) -> None:
+    def __init__(
+        self, size_s: int, lateness_s: int, evidence_docs: int = 5, track: bool = True
+    ) -> None:
         if size_s <= 0:
             raise ValueError("window size must be positive")
         if lateness_s < 0:
@@ -187,6 +194,7 @@ class WindowAggregator:
         self.size_s = size_s
         self.lateness_s = lateness_s
         self.evidence_docs = evidence_docs
+        self.track = track
         self.windows: dict[str, dict[int, WindowAcc]] = {}
         self.max_ts: float | None = None
         self.late_total = 0
@@ -237,11 +245,11 @@ class WindowAggregator:
         p_neg = float(probs.get("negative", 0.0))
         score = float(probs.get("positive", 0.0)) - p_neg
         n_ev = self.evidence_docs
-        touched = self.touched
-        for key in keys:
-            acc = all_acc if key == ALL_KEY else self._acc(key, start)
-            acc.add(doc, p_neg, score, n_ev)
-            touched.add((key, start))
+        all_acc.add(doc, p_neg, score, n_ev)
+        for key in keys[1:]:  # keys[0] is ALL_KEY
+            self._acc(key, start).add(doc, p_neg, score, n_ev)
+        if self.track:
+            self.touched.update((key, start) for key in keys)
         return "applied"
 
     def _acc(self, key: str, start: int) -> WindowAcc:
