@@ -191,16 +191,16 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
     sources = build_sources(settings, only)
     if not sources:
         raise ConfigError("no enabled sources to poll")
-    store = None
-    try:
-        from monitor.store import Store
-
-        store = Store(settings.store.url)
-    except Exception as exc:  # health is useful, not essential
-        log.warning("source health will not be stored: %s", exc)
     if dry_run:
         health = run_ingest(settings, _PrintPublisher(), sources=sources, store=None, once=once)
     else:
+        store = None
+        try:
+            from monitor.store import Store
+
+            store = Store(settings.store.url)
+        except Exception as exc:  # health is useful, not essential
+            log.warning("source health will not be stored: %s", exc)
         if not settings.broker.url:
             raise ConfigError(
                 "no broker configured: set FINPULSE_BROKER__URL=kafka://HOST:PORT "

@@ -73,3 +73,38 @@ def test_bad_source_list_names_the_field(tmp_path):
     )
     with pytest.raises(ConfigError, match="unique"):
         configured_sources(s)
+
+
+def test_ingest_dry_run_once_prints_new_documents_of_a_jsonl_source(tmp_path, monkeypatch):
+    lines = [
+        {
+            "id": f"{i:040x}",
+            "source": "Archive",
+            "title": title,
+            "summary": "",
+            "link": f"https://news.example/{i}",
+            "published": "2022-11-08T16:31:05Z",
+        }
+        for i, title in enumerate(
+            [
+                "Binance agrees to buy FTX amid liquidity crunch",
+                "Binance Agrees to Buy FTX Amid Liquidity Crunch - Reuters",  # duplicate
+                "Coinbase shares slump as crypto selloff deepens",
+            ]
+        )
+    ]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    config = tmp_path / "finpulse.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[[ingest.sources]]\nname = "file"\nkind = "jsonl"\nurl = "{feed}"\n'
+    )
+    monkeypatch.setenv("FINPULSE_CONFIG", str(config))
+    res = CliRunner().invoke(main, ["ingest", "--once", "--dry-run"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    printed = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
+    assert [d["id"] for d in printed] == [lines[0]["id"], lines[2]["id"]]
+    assert printed[1]["tickers"] == ["COIN"]
+    assert "fetched 3, published 2, duplicates 1" in res.output
+    assert not (tmp_path / "s.db").exists()  # a dry run touches no store
