@@ -21,9 +21,9 @@ negative. A span keeps the window grid fine for busy scopes while giving a low-v
   baseline of exactly 0.
 - **volume**: z score of ``log(1 + n / span)`` against the EW mean and variance of
   ``log(1 + window count)`` (volume swings are multiplicative: the busy hour doubles a quiet
-  one), variance floored by Poisson noise; measured on NAB it cut false positives about 3x
-  against a linear z at equal recall (docs/alerts.md). The negative-count test of the share
-  rule stays linear, with a Poisson floor (``max(var, mean, 1)``): negative counts are small.
+  one), variance floored by Poisson noise (NAB figures in docs/alerts.md). The
+  negative-count test of the share rule stays linear, with a Poisson floor
+  (``max(var, mean, 1)``): negative counts are small.
 
 Rule kinds:
 - ``negative_share`` (default ``negative_surge``): hot when ``n >= min_count``, the share test
