@@ -310,6 +310,7 @@ def scope_figure(
         },
         clickmode="event+select",
         dragmode="select",
+        selectdirection="h",  # a time range: any height
         margin={"l": 55, "r": 55, "t": 45, "b": 40},
     )
     return add_alert_spans(fig, alerts, end, label=False)

@@ -68,7 +68,9 @@ def served(filled_store: tuple[Any, Any, str]) -> Iterator[Served]:
     from monitor.settings import load_settings
 
     store, info, url = filled_store
-    settings = load_settings(store={"url": url}, model={"path": "baseline"})
+    settings = load_settings(
+        store={"url": url}, model={"path": "baseline"}, dashboard={"refresh_s": 3}
+    )
     srv, s = _serve(settings, store)
     s.info = info
     yield s
