@@ -3,9 +3,10 @@
 Three checks, cheapest first, against the last ``capacity`` documents kept in a ring:
 
 1. **exact**: the same id (SHA-1 of the canonical link) was seen -> ``reason="id"``;
-2. **same title**: the *title key* (lower-cased, punctuation removed, publisher suffix such
-   as `` - Reuters`` / ``| CNBC`` / ``(Reuters)`` and prefixes such as ``UPDATE 2-`` or
-   ``BREAKING:`` removed) equals a recent one -> ``reason="title"``;
+2. **same title**: the *title key* (lower-cased, punctuation removed, a publisher suffix
+   such as `` - Reuters`` / ``| CNBC`` / ``(Reuters)`` -- a known publisher or the source's
+   own name -- and prefixes such as ``UPDATE 2-`` or ``BREAKING:`` removed) equals a recent
+   one -> ``reason="title"``;
 3. **near**: MinHash LSH (12 hashes, 6 bands of 2) over the title's word 1- and 2-grams
    proposes candidates, which are confirmed by the *exact* Jaccard similarity of the two
    shingle sets: ``>= threshold`` (default 0.7) -> ``reason="near"``. Titles with fewer than
@@ -52,9 +53,28 @@ _PREFIX_RE = re.compile(
 )
 # A trailing publisher tag: " - Reuters", " | CNBC", " — Financial Times", " (Reuters)".
 _SUFFIX_RE = re.compile(
-    r"(?:\s+[-–—|:]\s+(?:[\w.&'’]+\s?){1,4}|\s*\((?:[\w.&'’]+\s?){1,3}\))\s*$", re.UNICODE
+    r"(?:\s+[-–—|:]\s+((?:[\w.&'’]+\s?){1,4})|\s*\(((?:[\w.&'’]+\s?){1,3})\))\s*$", re.UNICODE
+)
+# Publishers whose name syndicated copies append (" - Reuters", "| CNBC", "(AP)"). A suffix
+# is only removed when it is one of these or the document's own source name, so a real
+# part of a headline (" - Multiplayer Tips", " - live updates") is kept.
+PUBLISHERS = frozenset(
+    p.strip()
+    for p in """reuters|cnbc|bloomberg|bloomberg.com|ap|ap news|associated press|afp|dow jones|
+    the wall street journal|wall street journal|wsj|financial times|ft|ft.com|marketwatch|
+    yahoo finance|yahoo|barron's|barrons|forbes|business insider|insider|cnn|cnn business|
+    bbc|bbc news|the guardian|guardian|the new york times|new york times|nyt|fox business|
+    fox news|seeking alpha|benzinga|investing.com|the motley fool|motley fool|zacks|
+    coindesk|cointelegraph|the block|decrypt|techcrunch|the verge|cnet|zdnet|axios|politico|
+    the economist|economist|nikkei asia|nikkei|scmp|south china morning post|bankier.pl|
+    bankier|money.pl|interia|tvn24|rzeczpospolita|forsal.pl|pap|daily mail|mailonline|
+    quartz|fortune|usa today|the washington post|washington post|npr|abc news|cbs news|
+    nbc news|sky news|euronews|dw|al jazeera|thestreet|kiplinger|morningstar|the hill|
+    newsweek|investopedia|gizmodo|engadget|ars technica|wired|the independent|independent|
+    the telegraph|telegraph|handelsblatt|les echos|le monde|reuters.com|cnbc.com""".split("|")
 )
 _TOKEN_RE = re.compile(r"\w+(?:[.,]\w+)*")
+_PUBLISHERS = frozenset(" ".join(_TOKEN_RE.findall(p.casefold())) for p in PUBLISHERS)
 
 _P = (1 << 61) - 1
 _NUM_HASHES = 12
@@ -70,14 +90,24 @@ _COEFFS = [
 ]
 
 
-def title_tokens(title: str) -> list[str]:
-    """Tokens of the title with publisher prefix/suffix removed, lower-cased."""
+def _plain(text: str) -> str:
+    return " ".join(_TOKEN_RE.findall(text.casefold()))
+
+
+def title_tokens(title: str, source: str | None = None) -> list[str]:
+    """Tokens of the title, lower-cased, with an editorial prefix (``UPDATE 2-``) and a
+    publisher suffix (`` - Reuters``, or the document's own source name) removed."""
     t = unicodedata.normalize("NFKC", title or "")
     t = _PREFIX_RE.sub("", t)
-    stripped = _SUFFIX_RE.sub("", t)
-    # Keep the suffix when stripping would leave almost nothing (the title *is* "X - Y").
-    if len(_TOKEN_RE.findall(stripped)) >= 3:
-        t = stripped
+    m = _SUFFIX_RE.search(t)
+    if m is not None:
+        suffix = _plain(m.group(1) or m.group(2) or "")
+        own = _plain(source or "")
+        is_publisher = suffix in _PUBLISHERS or (own and (suffix in own or own in suffix))
+        stripped = t[: m.start()]
+        # Keep the suffix when stripping would leave almost nothing (the title *is* "X - Y").
+        if is_publisher and len(_TOKEN_RE.findall(stripped)) >= 3:
+            t = stripped
     return _TOKEN_RE.findall(t.casefold())
 
 
@@ -193,7 +223,7 @@ class Deduplicator:
             return Verdict("id", doc.id, 1.0)
 
         ts = doc.published.timestamp()
-        tokens = title_tokens(doc.title)
+        tokens = title_tokens(doc.title, doc.source)
         tkey = title_key(tokens) if tokens else None
         if tkey is not None:
             slot = self._titles.get(tkey)

@@ -80,6 +80,11 @@ def test_syndicated_variants_merge(first, second):
         ),
         ("Coinbase shares tumble after FTX collapse", "Robinhood shares tumble after FTX collapse"),
         ("Stocks rise", "Stocks fall"),
+        # " - Multiplayer Tips" is part of the headline, not a publisher: not stripped.
+        (
+            "Call Of Duty: Modern Warfare 2 - Multiplayer Tips",
+            "Call of Duty: Modern Warfare 2 Multiplayer Review",
+        ),
     ],
 )
 def test_near_but_different_titles_do_not_merge(first, second):
