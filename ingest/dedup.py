@@ -103,7 +103,12 @@ def title_tokens(title: str, source: str | None = None) -> list[str]:
     if m is not None:
         suffix = _plain(m.group(1) or m.group(2) or "")
         own = _plain(source or "")
-        is_publisher = suffix in _PUBLISHERS or (own and (suffix in own or own in suffix))
+        # The source's own name, whole words: "CNET" for "CNET", "The Guardian" for "The
+        # Guardian - International"; never a substring match ("s" is in every suffix).
+        is_own = len(own) >= 2 and (
+            suffix == own or own.startswith(suffix + " ") or suffix.startswith(own + " ")
+        )
+        is_publisher = suffix in _PUBLISHERS or is_own
         stripped = t[: m.start()]
         # Keep the suffix when stripping would leave almost nothing (the title *is* "X - Y").
         if is_publisher and len(_TOKEN_RE.findall(stripped)) >= 3:

@@ -119,3 +119,20 @@ def test_similarity_helpers():
     assert jaccard(shingles(a), shingles(a)) == 1.0
     with pytest.raises(ValueError):
         Deduplicator(0)
+
+
+def test_own_source_suffix_is_stripped_but_not_by_substring():
+    assert title_tokens("Cyber Monday Sonos deals - CNET", "CNET") == [
+        "cyber",
+        "monday",
+        "sonos",
+        "deals",
+    ]
+    assert title_tokens("Big story here now | The Guardian", "The Guardian - International") == [
+        "big",
+        "story",
+        "here",
+        "now",
+    ]
+    # A one-letter source name is not a prefix of every suffix.
+    assert title_tokens("Modern Warfare 2 - Multiplayer Tips", "s")[-2:] == ["multiplayer", "tips"]
