@@ -1,6 +1,7 @@
 """End to end through the embedded broker and real workers: a surge in an archive replay
-fires once on every sink (Slack, PagerDuty, signed webhook), survives a worker restart
-without firing again, and resolves once; the backtest of the same archive agrees."""
+fires once on every sink (Slack, PagerDuty, signed webhook), the Slack receiver is down when
+the alert fires and gets it once it is back, a worker restart resumes without firing again,
+the surge resolves once, and the backtest of the same archive agrees."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitor_receivers import Receiver
+from monitor_receivers import Receiver, free_port
 
 from monitor.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
@@ -159,7 +160,8 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
     from monitor.broker import EmbeddedBroker, settings_topics
     from monitor.settings import Settings
 
-    hook, slack, pd = Receiver().start(), Receiver().start(), Receiver().start()
+    hook, pd = Receiver().start(), Receiver().start()
+    slack = Receiver(port=free_port())  # down (connection refused) until started below
     topics = settings_topics(Settings())
     workers: list[Worker] = []
     try:
@@ -175,6 +177,10 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
             w1.wait_for("worker ready", 90)
             replay(env, part1)
             wait_until(lambda: ("financials", "firing") in statuses(hook), 120, "firing")
+            time.sleep(2)  # Slack is still down: its delivery is being retried
+            assert slack.requests == []
+            slack.start()
+            wait_until(lambda: len(slack.ok_bodies()) == 1, 60, "slack after recovery")
             w1.stop()
 
             w2 = Worker(env, tmp_path / "worker2.log")
@@ -201,6 +207,21 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
         assert events[0]["dedup_key"] == events[1]["dedup_key"] == firing["fingerprint"]
         assert len(slack.ok_bodies()) == 2 and "blocks" in slack.ok_bodies()[0]
         assert "resumed alert state" in (tmp_path / "worker2.log").read_text()
+        assert "retrying" in (tmp_path / "worker1.log").read_text()  # Slack was really down
+
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(f"sqlite:///{tmp_path}/store.db")
+        with engine.connect() as conn:
+            n_windows = conn.execute(text("select count(*) from window_stats")).scalar_one()
+            rows = conn.execute(text("select status from alerts")).all()
+            states = conn.execute(text("select sink, state from deliveries")).all()
+        engine.dispose()
+        assert n_windows > 200
+        assert [r[0] for r in rows] == ["resolved"]  # one episode row, updated on resolve
+        assert sorted(states) == sorted(
+            [(s, "delivered") for s in ("hook", "slack", "pd") for _ in range(2)]
+        )
 
         # The offline backtest of the same documents raises the same alert.
         r = subprocess.run(

@@ -148,6 +148,8 @@ def test_restart_with_lost_state_is_rearmed_from_stored_alerts():
     r = AlertPipeline(s)  # no windows stored at all: the alert rows alone re-arm it
     assert r.restore_alerts(stored) == 1
     assert r.scopes["topic:banking"].alerts["negative_surge"].status == "firing"
+    # Without a baseline it can neither fire again nor resolve while the surge goes on.
+    assert topic_alerts(feed(r, [(30, 20)] * 6, start_window=26)) == []
 
 
 def test_volume_rule_fires_on_a_count_spike_not_on_share():
