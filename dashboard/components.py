@@ -24,7 +24,7 @@ from dashboard.queries import (
 )
 from models.labels import SENTIMENTS, TOPICS
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False}
 
 
 def fmt_time(dt: datetime | None) -> str:

@@ -20,6 +20,11 @@ SURGE_TOPIC = "financials"
 XSS_TITLE = '<script>window.__xss=1</script><b>Bold</b> bank "run" & <img src=x onerror=alert(1)>'
 SOURCES = ("wire-a", "wire-b", "social-c")
 TICKERS = ("AAPL", "MSFT", "SIVB", "JPM", "XOM")
+VERBS = {
+    "negative": ("plunges", "slumps", "tumbles after downgrade"),
+    "neutral": ("holds steady", "is little changed", "trades flat"),
+    "positive": ("surges", "jumps", "rallies after upgrade"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,8 @@ def fill(
             sentiment = "negative" if r < neg_p else ("neutral" if r < neg_p + 0.4 else "positive")
             pub = ws + timedelta(seconds=rnd.randrange(window_s))
             ticker = TICKERS[(w * per_window + k) % len(TICKERS)]
-            title = f"{topic} headline {i} about {ticker} looks {sentiment}"
+            verb = VERBS[sentiment][i % len(VERBS[sentiment])]
+            title = f"{ticker} {verb} on {topic.replace('_', ' ')} news (item {i})"
             doc = Document(
                 id=f"doc-{i:06d}",
                 source=SOURCES[i % len(SOURCES)],
