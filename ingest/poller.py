@@ -287,8 +287,13 @@ class Poller:
             if fetched.not_modified:
                 self.health.success(source.name, not_modified=True)
             else:
-                result = source.parse(
-                    fetched.body, fetched_at=utcnow(), content_type=fetched.content_type
+                # Parsing is CPU work (a 5 MB feed takes a while): off the event loop, so the
+                # other sources' requests and timeouts keep running meanwhile.
+                result = await asyncio.to_thread(
+                    source.parse,
+                    fetched.body,
+                    fetched_at=utcnow(),
+                    content_type=fetched.content_type,
                 )
                 if not result.documents and result.problems:
                     raise SourceError("; ".join(result.problems[:3]))
