@@ -62,7 +62,7 @@ def documents() -> list[dict]:
     return out
 
 
-def settings_env(tmp: Path, broker_url: str, hook: str, slack: str, pd: str) -> dict:
+def settings_env(tmp: Path, broker_url: str, hook: str, slack: str, pd: str, broken: str) -> dict:
     rule = {
         "name": "negative_surge",
         "scopes": ["topic"],
@@ -74,6 +74,7 @@ def settings_env(tmp: Path, broker_url: str, hook: str, slack: str, pd: str) -> 
         {"name": "hook", "kind": "webhook", "url": hook, "secret_env": "E2E_HOOK_KEY"},
         {"name": "slack", "kind": "slack", "url": slack},
         {"name": "pd", "kind": "pagerduty", "url": pd, "secret_env": "E2E_PD_KEY"},
+        {"name": "broken", "kind": "alertmanager", "url": broken},  # answers 400
     ]
     env = dict(os.environ)
     env.update(
@@ -139,6 +140,22 @@ def replay(env: dict, path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
 
 
+def read_topic(bootstrap: str, topic: str) -> list[dict]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
+    try:
+        return [json.loads(m.value) for m in consumer]
+    finally:
+        consumer.close()
+
+
 def wait_until(cond, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,12 +178,13 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
     from monitor.settings import Settings
 
     hook, pd = Receiver().start(), Receiver().start()
+    broken = Receiver(status=400).start()
     slack = Receiver(port=free_port())  # down (connection refused) until started below
     topics = settings_topics(Settings())
     workers: list[Worker] = []
     try:
         with EmbeddedBroker(topics=topics) as broker:
-            env = settings_env(tmp_path, broker.url, hook.url, slack.url, pd.url)
+            env = settings_env(tmp_path, broker.url, hook.url, slack.url, pd.url, broken.url)
             docs = documents()
             cut = 360 + 60  # the first worker sees the calm and 15 minutes of the collapse
             part1 = archive(tmp_path / "part1.jsonl.gz", docs[:cut])
@@ -189,6 +207,7 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
             replay(env, part2)
             wait_until(lambda: ("financials", "resolved") in statuses(hook), 150, "resolve")
             time.sleep(3)  # anything sent twice would arrive now
+            dead_topic = read_topic(broker.bootstrap, "finpulse.alerts.dead")
 
         assert statuses(hook) == [("financials", "firing"), ("financials", "resolved")]
         for req in hook.requests:
@@ -221,7 +240,13 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
         assert [r[0] for r in rows] == ["resolved"]  # one episode row, updated on resolve
         assert sorted(states) == sorted(
             [(s, "delivered") for s in ("hook", "slack", "pd") for _ in range(2)]
+            + [("broken", "dead")] * 2
         )
+        # What failed is on the dead-letter topic (and in store.dead_letters, via the store).
+        assert sorted((d["sink"], d["error"], d["alert"]["status"]) for d in dead_topic) == [
+            ("broken", "HTTP 400", "firing"),
+            ("broken", "HTTP 400", "resolved"),
+        ]
 
         # The offline backtest of the same documents raises the same alert.
         r = subprocess.run(
@@ -239,5 +264,5 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
     finally:
         for w in workers:
             w.stop()
-        for rcv in (hook, slack, pd):
+        for rcv in (hook, slack, pd, broken):
             rcv.stop()
