@@ -10,9 +10,11 @@ deterministic: the same files and model give byte-identical JSON.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,15 +250,49 @@ def write_html(result: BacktestResult, path: str | Path, max_scopes: int = 12) -
         specs=[[{"secondary_y": True}] for _ in scopes],
         vertical_spacing=min(0.08, 0.5 / len(scopes)),
     )
+    all_starts = [w.window_start.timestamp() for w in result.closed]
+    span_s = (max(all_starts) - min(all_starts)) if all_starts else 0.0
+    size_s = (
+        int((result.closed[0].window_end - result.closed[0].window_start).total_seconds())
+        if result.closed
+        else 300
+    )
+    # About 800 points per row at most: bins of whole windows (a month of 5-minute windows
+    # is drawn hourly), so the plot stays readable and light.
+    need = span_s / 800
+    bin_s = next(
+        (
+            c
+            for c in (size_s, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+            if c >= need and c % size_s == 0
+        ),
+        size_s * max(1, math.ceil(need / size_s)),
+    )
+    first_bin = int(min(all_starts) // bin_s * bin_s) if all_starts else 0
+    last_bin = int(max(all_starts) // bin_s * bin_s) if all_starts else 0
     for row, k in enumerate(scopes, start=1):
-        ws = sorted(series[k], key=lambda w: w.window_start)
-        xs = [w.window_start for w in ws]
+        bins: dict[int, list[float]] = {}
+        for w in series[k]:
+            b = int(w.window_start.timestamp() // bin_s * bin_s)
+            acc = bins.setdefault(b, [0, 0, 0.0])
+            acc[0] += w.count
+            acc[1] += w.negative
+            acc[2] += w.score_sum
+        # Every bin of the range, empty ones included, so lines break where nothing was seen.
+        for b in range(first_bin, last_bin + 1, bin_s):
+            bins.setdefault(b, [0, 0, 0.0])
+        keys = sorted(bins)
+        xs = [datetime.fromtimestamp(b, UTC) for b in keys]
+        counts = [bins[b][0] for b in keys]
         fig.add_trace(
             go.Bar(
                 x=xs,
-                y=[w.count for w in ws],
-                name="volume",
-                marker_color="#c7d2e0",
+                y=counts,
+                name=f"volume per {bin_s // 60} min"
+                if bin_s < 3600
+                else f"volume per {bin_s // 3600} h",
+                marker_color="#9fb3c8",
+                opacity=0.5,
                 showlegend=row == 1,
             ),
             row=row,
@@ -266,10 +302,11 @@ def write_html(result: BacktestResult, path: str | Path, max_scopes: int = 12) -
         fig.add_trace(
             go.Scatter(
                 x=xs,
-                y=[w.negative_share for w in ws],
+                y=[bins[b][1] / bins[b][0] if bins[b][0] else None for b in keys],
                 name="negative share",
                 mode="lines",
                 line={"color": "#c0392b", "width": 1},
+                connectgaps=False,
                 showlegend=row == 1,
             ),
             row=row,
@@ -278,7 +315,7 @@ def write_html(result: BacktestResult, path: str | Path, max_scopes: int = 12) -
         fig.add_trace(
             go.Scatter(
                 x=xs,
-                y=[w.mean_score for w in ws],
+                y=[bins[b][2] / bins[b][0] if bins[b][0] else None for b in keys],
                 name="mean score",
                 mode="lines",
                 line={"color": "#2c7fb8", "width": 1},
@@ -287,19 +324,47 @@ def write_html(result: BacktestResult, path: str | Path, max_scopes: int = 12) -
             row=row,
             col=1,
         )
+        starts = []
         for e in eps:
             if (e["scope_kind"], e["scope"]) != k:
                 continue
-            end = e["endsAt"] or (isoformat(ws[-1].window_end) if ws else e["startsAt"])
+            start = datetime.fromisoformat(e["startsAt"].replace("Z", "+00:00"))
+            end = (
+                datetime.fromisoformat(e["endsAt"].replace("Z", "+00:00"))
+                if e["endsAt"]
+                else (xs[-1] + timedelta(seconds=bin_s) if xs else start)
+            )
+            # At least one bin wide, so a short alert stays visible on a long range.
+            end = max(end, start + timedelta(seconds=bin_s))
             fig.add_vrect(
-                x0=e["startsAt"],
+                x0=start,
                 x1=end,
                 fillcolor="#e74c3c",
-                opacity=0.2,
+                opacity=0.25,
                 line_width=0,
                 row=row,  # type: ignore[arg-type]
                 col=1,  # type: ignore[arg-type]
             )
+            starts.append((start, e))
+        if starts:
+            fig.add_trace(
+                go.Scatter(
+                    x=[s for s, _ in starts],
+                    y=[1.05] * len(starts),
+                    mode="markers",
+                    marker={"symbol": "triangle-down", "size": 12, "color": "#e74c3c"},
+                    name="alert",
+                    text=[
+                        f"{e['startsAt']} → {e['endsAt'] or 'firing'}<br>{e['summary']}"
+                        for _, e in starts
+                    ],
+                    hoverinfo="text",
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
+        fig.update_yaxes(range=[-1, 1.15], row=row, col=1, secondary_y=False)
     fig.update_layout(
         title=(
             f"finpulse backtest — {', '.join(Path(f).name for f in result.files)} — "
