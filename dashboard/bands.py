@@ -3,8 +3,9 @@
 Pure. The band at point ``i`` uses only points before ``i`` (what the detector could have
 known), so a surge shows as the line leaving the band. Windows with no documents neither move
 the baseline nor get a band. monitor/detection.py holds the detector's own statistics; this is
-the dashboard's drawing of the same idea (EWMA mean and variance with a half-life in
-windows, plus the binomial noise of a window with ``n`` documents).
+the dashboard's drawing of the same idea (EWMA mean and variance with the detector's
+half-life convention, ``monitor.detection.alpha_for``, plus the binomial noise of a window
+with ``n`` documents).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from monitor.detection import alpha_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ def ewma_band(
         raise ValueError("shares and counts must have the same length")
     if halflife <= 0:
         raise ValueError("halflife must be > 0")
-    alpha = 1.0 - 0.5 ** (1.0 / halflife)
+    alpha = alpha_for(halflife)
     mean: float | None = None
     var = 0.0
     seen = 0

@@ -9,6 +9,7 @@ naive datetimes; they are UTC and come back aware.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.store import (
@@ -38,6 +40,8 @@ from monitor.store import (
     source_health,
     window_stats,
 )
+
+log = logging.getLogger(__name__)
 
 # Bucket sizes a chart may use, coarsest last; the first one >= span / max_points wins.
 _BUCKETS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 7 * 86400)
@@ -187,6 +191,20 @@ class CorrectionRow:
     new: str
     user: str
     at: datetime
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the indexes the dashboard reads through, on a store made before they existed.
+
+    ``create_all`` only creates missing tables, so an older store lacks newer indexes.
+    Failing (e.g. a read-only database user) only costs speed, so it is logged, not raised.
+    """
+    for table in (documents, window_stats, alerts):
+        for idx in table.indexes:
+            try:
+                idx.create(bind=engine, checkfirst=True)
+            except SQLAlchemyError as exc:
+                log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
 
 
 # ---------------------------------------------------------------- extent and buckets

@@ -77,6 +77,19 @@ window_stats = Table(
     Column("score_sum", Float, nullable=False),
     Column("late", Integer, nullable=False, default=0),
     Index("ix_window_stats_start", "window_start"),
+    # Dashboard: the charts read one scope kind over a time range; covering, so SQLite
+    # answers from the index alone (bench/dashboard.py).
+    Index(
+        "ix_window_stats_kind_start_cover",
+        "scope_kind",
+        "window_start",
+        "scope",
+        "count",
+        "negative",
+        "neutral",
+        "positive",
+        "score_sum",
+    ),
 )
 
 # One row per alert episode: fingerprint + starts_at. A resolve updates the same row.

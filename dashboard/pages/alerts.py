@@ -11,6 +11,8 @@ from dashboard import figures, queries
 from dashboard.components import GRAPH_CONFIG, alert_card, dead_letters_table
 from dashboard.context import Context
 
+LIMIT = 60  # cards; older episodes are reached by narrowing the time range
+
 
 def layout() -> html.Div:
     return html.Div(
@@ -43,7 +45,7 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         start=v.start,
         end=v.end,
         status=status if status in ("firing", "resolved") else None,
-        limit=100,
+        limit=LIMIT,
     )
     if f.topics:
         rows = [a for a in rows if a.scope_kind != "topic" or a.scope in f.topics]

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import figures
@@ -8,6 +9,11 @@ from dashboard.queries import AlertRow, Bucket
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 END = T0 + timedelta(hours=2)
+
+
+def F(fig):
+    # Validating the dict spec through plotly also checks every property name and value.
+    return go.Figure(fig)
 
 
 def bucket(scope, i, count=10, neg=2, score=0.5):
@@ -30,25 +36,25 @@ def alert(status="firing", scope="earnings", ends=None):
 
 def test_index_has_one_line_per_topic_with_mean_scores_and_alert_spans():
     rows = [bucket("earnings", i, score=5.0) for i in range(4)] + [bucket("macro", 0, score=-5.0)]
-    fig = figures.sentiment_index_figure(rows, [alert()], END)
+    fig = F(figures.sentiment_index_figure(rows, [alert()], END))
     names = [t.name for t in fig.data]
     assert names == ["earnings", "macro"]
     assert list(fig.data[0].y) == [0.5] * 4
     assert list(fig.data[1].y) == [-0.5]
     (shape,) = fig.layout.shapes
     # A firing alert is shaded from its start to the end of the range, in naive UTC.
-    assert shape.x0 == datetime(2026, 3, 10, 12, 30) and shape.x1 == datetime(2026, 3, 10, 14, 0)
+    assert (shape.x0, shape.x1) == ("2026-03-10 12:30:00", "2026-03-10 14:00:00")
 
 
 def test_heatmap_leaves_empty_buckets_blank():
     rows = [bucket("earnings", 0, count=10, neg=5), bucket("macro", 1, count=4, neg=1)]
-    (hm,) = figures.negative_heatmap_figure(rows).data
+    (hm,) = F(figures.negative_heatmap_figure(rows)).data
     assert list(hm.y) == ["earnings", "macro"]
     assert [list(r) for r in hm.z] == [[0.5, None], [None, 0.25]]
 
 
 def test_volume_is_stacked_by_sentiment():
-    fig = figures.volume_figure([bucket("all", 1), bucket("all", 0, count=6, neg=3)])
+    fig = F(figures.volume_figure([bucket("all", 1), bucket("all", 0, count=6, neg=3)]))
     assert [t.name for t in fig.data] == ["negative", "neutral", "positive"]
     assert list(fig.data[0].y) == [3, 2]  # sorted by time
     assert fig.layout.barmode == "stack"
@@ -57,7 +63,7 @@ def test_volume_is_stacked_by_sentiment():
 def test_scope_figure_maps_points_back_to_their_bucket():
     rows = [bucket("SIVB", i) for i in range(3)]
     band = [None, BandPoint(0.2, 0.1, 0.3), BandPoint(0.2, 0.1, 0.3)]
-    fig = figures.scope_figure(rows, band, [alert("resolved", ends=END)], END, 900, "t")
+    fig = F(figures.scope_figure(rows, band, [alert("resolved", ends=END)], END, 900, "t"))
     line = next(t for t in fig.data if t.name == "negative share")
     assert list(line.y) == [0.2, 0.2, 0.2]
     start, end, n = line.customdata[1]
@@ -66,18 +72,18 @@ def test_scope_figure_maps_points_back_to_their_bucket():
     assert [len(t.x) for t in band_traces] == [2, 2]
     assert len(fig.layout.shapes) == 1
     with pytest.raises(ValueError):
-        figures.scope_figure(rows, band[:1], [], END, 900, "t")
+        F(figures.scope_figure(rows, band[:1], [], END, 900, "t"))
 
 
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: figures.sentiment_index_figure([], [], END),
-        lambda: figures.negative_heatmap_figure([]),
-        lambda: figures.volume_figure([]),
-        lambda: figures.scope_figure([], [], [], END, 300, "t"),
-        lambda: figures.source_rate_figure([], 300),
-        lambda: figures.alert_timeline_figure([], T0, END),
+        lambda: F(figures.sentiment_index_figure([], [], END)),
+        lambda: F(figures.negative_heatmap_figure([])),
+        lambda: F(figures.volume_figure([])),
+        lambda: F(figures.scope_figure([], [], [], END, 300, "t")),
+        lambda: F(figures.source_rate_figure([], 300)),
+        lambda: F(figures.alert_timeline_figure([], T0, END)),
     ],
 )
 def test_empty_data_says_so(build):
@@ -87,18 +93,20 @@ def test_empty_data_says_so(build):
 
 
 def test_source_rate_is_per_hour():
-    fig = figures.source_rate_figure([bucket("wire", 0, count=5)], 900)
+    fig = F(figures.source_rate_figure([bucket("wire", 0, count=5)], 900))
     assert list(fig.data[0].y) == [20.0]
 
 
 def test_alert_timeline_has_firing_and_resolved():
-    fig = figures.alert_timeline_figure(
-        [alert(), alert("resolved", "macro", ends=T0 + timedelta(hours=1))], T0, END
+    fig = F(
+        figures.alert_timeline_figure(
+            [alert(), alert("resolved", "macro", ends=T0 + timedelta(hours=1))], T0, END
+        )
     )
     assert [t.name for t in fig.data] == ["firing", "resolved"]
-    assert fig.data[0].x[1] == datetime(2026, 3, 10, 14, 0)
+    assert fig.data[0].x[1] == "2026-03-10 14:00:00"
 
 
 def test_probability_bars_show_the_top_labels_highest_on_top():
-    fig = figures.probability_figure({"a": 0.1, "b": 0.7, "c": 0.2}, "t", top=2)
+    fig = F(figures.probability_figure({"a": 0.1, "b": 0.7, "c": 0.2}, "t", top=2))
     assert list(fig.data[0].y) == ["c", "b"]
