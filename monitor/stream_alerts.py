@@ -116,6 +116,12 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
             holder["p"] = p
         return p
 
+    @app.on_partitions_revoked.connect
+    async def _forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        # Another worker may own the aggregation partition until it comes back here; the
+        # in-memory pipeline is rebuilt from the (then current) table on the next batch.
+        holder.pop("p", None)
+
     @app.agent(topics.scored, name="monitor-forward")
     async def forward(stream: Any) -> None:
         # One partition downstream: every document of a scope, one watermark.
