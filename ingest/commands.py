@@ -201,16 +201,21 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
             store = Store(settings.store.url)
         except Exception as exc:  # health is useful, not essential
             log.warning("source health will not be stored: %s", exc)
-        if not settings.broker.url:
-            raise ConfigError(
-                "no broker configured: set FINPULSE_BROKER__URL=kafka://HOST:PORT "
-                "(`finpulse broker` starts a local one; `finpulse demo` wires everything)"
-            )
         from ingest.archive import ArchiveWriter
         from ingest.publisher import Publisher
+        from monitor.broker import (
+            check_reachable,
+            create_topics,
+            resolve_bootstrap,
+            settings_topics,
+        )
 
+        # broker.url, else the embedded broker this machine runs (`finpulse broker`/`demo`).
+        bootstrap = resolve_bootstrap(settings)
+        check_reachable(bootstrap)
+        create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
         publisher = Publisher(
-            settings.broker.url,
+            bootstrap,
             settings.broker.topic("documents"),
             embedded=settings.broker.embedded,
         )

@@ -1,7 +1,7 @@
 """`finpulse ingest --once` end to end: local HTTP feeds -> embedded broker, archive, store.
 
 Every new document reaches the topic exactly once (counted per key on the topic), the same
-story from a second feed is not published again, every published document is in the
+story from a second feed is published only once, every published document is in the
 archive, and a restarted ingest does not republish what it already archived.
 """
 
@@ -83,9 +83,23 @@ def test_ingest_once_publishes_each_new_document_exactly_once(
     docs = archived(archive)
     ids = [d["id"] for d in docs]
     assert len(ids) == len(set(ids)) >= 120
-    sources = {d["source"] for d in docs}
-    assert sources == {"CNBC Finance", "Google News"}  # the mirror added nothing new
-    counts = topic_counter(broker.bootstrap, topic, expected=len(ids))
+    # CNBC and its mirror are polled concurrently: whichever is parsed first publishes the
+    # 30 stories, the other one's copies are duplicates. Never both.
+    per_source = {s: sum(d["source"] == s for d in docs) for s in ("CNBC Finance", "Mirror")}
+    assert sorted(per_source.values()) == [0, 30]
+    assert {d["source"] for d in docs} <= {"CNBC Finance", "Mirror", "Google News"}
+
+    def count_on_topic():
+        # On a loaded machine the consumer's first fetch can exceed the helper's idle time:
+        # read again (bounded) until every expected record was seen.
+        counts = topic_counter(broker.bootstrap, topic, expected=len(ids))
+        for _ in range(5):
+            if sum(counts.values()) >= len(ids):
+                break
+            counts = topic_counter(broker.bootstrap, topic, expected=len(ids), idle_s=10)
+        return counts
+
+    counts = count_on_topic()
     assert set(counts) == {i.encode() for i in ids}
     assert set(counts.values()) == {1}
 
@@ -97,14 +111,16 @@ def test_ingest_once_publishes_each_new_document_exactly_once(
 
     first = health_rows()
     assert sum(r["published"] for r in first.values()) == len(ids)
-    assert first["Mirror"]["duplicates"] == 30 and first["Mirror"]["published"] == 0
-    assert first["CNBC Finance"]["published"] == 30 and first["CNBC Finance"]["errors"] == 0
+    pair = [first["CNBC Finance"], first["Mirror"]]
+    assert sorted(r["published"] for r in pair) == [0, 30]
+    assert sorted(r["duplicates"] for r in pair) == [0, 30]
+    assert all(r["errors"] == 0 and r["fetched"] == 30 for r in pair)
 
     # A restart sees the same feeds again and publishes nothing new.
     res2 = finpulse(["ingest", "--once"], env, timeout=240)
     assert res2.returncode == 0, res2.stderr[-3000:]
     assert f"remembered {len(ids)} documents" in res2.stderr
-    counts2 = topic_counter(broker.bootstrap, topic, expected=len(ids))
+    counts2 = count_on_topic()
     assert sum(counts2.values()) == len(ids)
     assert len(archived(archive)) == len(ids)
 
@@ -112,4 +128,5 @@ def test_ingest_once_publishes_each_new_document_exactly_once(
     assert {k: r["published"] for k, r in second.items()} == {
         k: r["published"] for k, r in first.items()
     }
-    assert second["Mirror"]["duplicates"] == 60  # counted again, still never published
+    # On the restart every CNBC/mirror item is a duplicate (30 each); none is published.
+    assert second["CNBC Finance"]["duplicates"] + second["Mirror"]["duplicates"] == 90
