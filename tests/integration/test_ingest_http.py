@@ -291,3 +291,21 @@ def test_requests_to_one_host_are_spaced_for_reddit(server, monkeypatch):
     asyncio.run(poller.run_once())
     assert (datetime.now(UTC) - started).total_seconds() >= 1.0  # 3 requests, 0.5 s apart
     assert all(r["user-agent"].startswith("finpulse/") for r in server.requests["/reddit"])
+
+
+def test_feeds_check_on_a_url(server):
+    import json
+
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    res = CliRunner().invoke(main, ["feeds", "check", "--json", f"{server.base}/ok"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["kind"] == "rss" and out["count"] == 3 and out["problems"] == []
+    assert server.requests["/ok"][0]["user-agent"].startswith("finpulse/")
+    res = CliRunner().invoke(main, ["feeds", "check", "--timeout", "0.5", f"{server.base}/slow"])
+    assert res.exit_code == 1 and "fetch failed: timed out after 0.5 s" in res.output
+    res = CliRunner().invoke(main, ["feeds", "check", f"{server.base}/fail"])
+    assert res.exit_code == 1 and "HTTP 500" in res.output

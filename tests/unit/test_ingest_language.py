@@ -46,7 +46,7 @@ def test_accuracy_on_replay_labels():
     n = ok = 0
     with gzip.open(REPLAY, "rt", encoding="utf-8") as fh:
         for n_line, line in enumerate(fh):
-            if n_line >= 6000:
+            if n_line >= 4000:
                 break
             obj = json.loads(line)
             gold = language_tag(obj.get("language"))
@@ -55,4 +55,4 @@ def test_accuracy_on_replay_labels():
             n += 1
             ok += detect_language(f"{obj['title']} {obj['summary']}") == gold
     # Measured 99.86% on the whole month (docs/ingest.md); labels are per feed, not per item.
-    assert n > 5000 and ok / n >= 0.98
+    assert n > 3500 and ok / n >= 0.98
