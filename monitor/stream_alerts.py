@@ -149,8 +149,10 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
                 else:
                     table[key] = dump
             table[META_KEY] = p.dump_meta()
+            # Every changed window is in out.updated (drained before windows close), so a
+            # closed window's final figures were already sent: out.closed would only repeat.
             stats: dict[tuple[str, str, Any], WindowStat] = {}
-            for w in [*out.updated, *out.closed]:
+            for w in out.updated:
                 stats[(w.scope_kind, w.scope, w.window_start)] = w
             for w in stats.values():
                 await topics.window_stats.send(

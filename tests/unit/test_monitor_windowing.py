@@ -144,3 +144,23 @@ def test_order_within_lateness_does_not_change_the_windows(evs, rnd: random.Rand
         docs, key=lambda d: d.document.published.timestamp() + rnd.uniform(0, lateness)
     )
     assert run(in_order) == run(shuffled)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6_000), st.integers(0, 2_000)), min_size=1, max_size=80))
+def test_every_closed_window_was_already_published_with_its_final_figures(evs):
+    # The stream publishes window updates only; this is what makes that complete.
+    from monitor.alert_pipeline import AlertPipeline
+    from monitor.settings import Settings, WindowSettings
+
+    p = AlertPipeline(Settings(windows=WindowSettings(size_s=300, allowed_lateness_s=600)))
+    last: dict = {}
+    closed = []
+    for i, (t, _delay) in enumerate(sorted(evs, key=lambda e: e[0] + e[1])):
+        p.add(scored(f"e{i}", t, "negative" if i % 3 == 0 else "neutral"))
+        out = p.advance()
+        for w in out.updated:
+            last[(w.scope_kind, w.scope, w.window_start)] = w
+        closed += out.closed
+    for w in closed:
+        assert last[(w.scope_kind, w.scope, w.window_start)] == w
