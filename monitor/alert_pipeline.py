@@ -90,7 +90,10 @@ class AlertPipeline:
             self.changed.update(k for k in (s.scope_kind + ":" + s.scope for s in out.updated))
         if wm is None:
             return out
-        self._evaluate(self.agg.close_ready(), wm, out)
+        closed = self.agg.close_ready()
+        # A closed window leaves its scope's state: the table must forget it too.
+        self.changed.update(c.key for c in closed)
+        self._evaluate(closed, wm, out)
         return out
 
     def finish(self) -> PipelineOutput:

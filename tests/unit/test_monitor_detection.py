@@ -204,3 +204,13 @@ def test_a_span_of_windows_gathers_enough_documents_in_a_quiet_scope():
     assert not decisions[0].hot  # 2 of 2: too few documents
     assert decisions[-1].hot and decisions[-1].figures["count"] == 12.0
     assert decisions[-1].persistent
+
+
+def test_state_dumps_forget_closed_windows():
+    p = AlertPipeline(make_settings())
+    p.add(scored("a", 10, "neutral", source="Rare"))
+    p.advance()
+    assert p.take_changes()["source:Rare"]["w"]  # open window kept in the table
+    p.add(scored("b", 10 * SIZE, "neutral", source="Other"))
+    p.advance()
+    assert p.take_changes()["source:Rare"] is None  # closed: the table key is deleted
