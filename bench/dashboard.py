@@ -2,8 +2,10 @@
 
 Builds a SQLite store in a temporary folder (synthetic rows written with executemany in the
 exact formats SQLAlchemy writes), then times every page's data callback end to end through
-Flask's test client (POST /_dash-update-component: query + figure + JSON), warm, and prints a
-table and one JSON line. Target: each under 300 ms.
+Flask's test client (POST /_dash-update-component: query + figure + JSON) and prints a table
+and one JSON line. "first" is the first call of a view (the rollup cache of closed chart
+buckets, dashboard/rollup.py, is empty for it); "median"/"max" are the repeats after it.
+Target: each under 300 ms.
 
     .venv/bin/python bench/dashboard.py [--docs 1000000] [--days 30] [--repeat 5] [--keep DIR]
 """
@@ -358,8 +360,12 @@ def main() -> None:
         settings = load_settings(store={"url": f"sqlite:///{db}"}, model={"path": "baseline"})
         client = create_app(settings).server.test_client()
         results = []
+        cases(client)[0][1]()  # imports, first connection
         for name, call in cases(client):
-            call()  # warm: first call pays imports and SQLite page cache
+            # First call: the rollup cache holds nothing for this view yet (cold).
+            t0 = time.perf_counter()
+            call()
+            first = (time.perf_counter() - t0) * 1000
             times = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
@@ -368,14 +374,17 @@ def main() -> None:
             results.append(
                 {
                     "callback": name,
+                    "first_ms": round(first, 1),
                     "median_ms": round(statistics.median(times), 1),
                     "max_ms": round(max(times), 1),
                 }
             )
-        print(f"\n{'callback':32} {'median ms':>10} {'max ms':>10}  < 300 ms")
+        print(f"\n{'callback':32} {'first ms':>9} {'median ms':>10} {'max ms':>9}  median<300")
         for r in results:
             ok = "yes" if r["median_ms"] < 300 else "NO"
-            print(f"{r['callback']:32} {r['median_ms']:>10} {r['max_ms']:>10}  {ok}")
+            print(
+                f"{r['callback']:32} {r['first_ms']:>9} {r['median_ms']:>10} {r['max_ms']:>9}  {ok}"
+            )
         print(
             json.dumps(
                 {

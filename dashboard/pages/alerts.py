@@ -11,7 +11,9 @@ from dashboard import figures, queries
 from dashboard.components import GRAPH_CONFIG, alert_card, dead_letters_table
 from dashboard.context import Context
 
-LIMIT = 60  # cards; older episodes are reached by narrowing the time range
+TIMELINE_LIMIT = 200
+# Cards are heavy (tables per alert); older episodes are reached by narrowing the range.
+CARD_LIMIT = 25
 
 
 def layout() -> html.Div:
@@ -45,16 +47,26 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         start=v.start,
         end=v.end,
         status=status if status in ("firing", "resolved") else None,
-        limit=LIMIT,
+        limit=TIMELINE_LIMIT,
     )
     if f.topics:
         rows = [a for a in rows if a.scope_kind != "topic" or a.scope in f.topics]
     if f.ticker:
         rows = [a for a in rows if a.scope_kind != "ticker" or a.scope == f.ticker]
-    sent = queries.deliveries_for(ctx.engine, [a.fingerprint for a in rows])
-    cards = [
-        alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)]) for a in rows
+    shown = rows[:CARD_LIMIT]
+    sent = queries.deliveries_for(ctx.engine, [a.fingerprint for a in shown])
+    cards: list[Any] = [
+        alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)])
+        for a in shown
     ]
+    if len(rows) > len(shown):
+        cards.append(
+            html.P(
+                f"{len(rows) - len(shown)} more episode(s) on the timeline; narrow the time "
+                "range or the status to list them.",
+                className="muted",
+            )
+        )
     return (
         figures.alert_timeline_figure(rows, v.start, v.end),
         cards or [html.P("No alerts in this range.", className="muted")],

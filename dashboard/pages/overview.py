@@ -32,12 +32,8 @@ def data(ctx: Context, search: str | None) -> tuple[Any, ...]:
     v = ctx.view(search, max_points=150)
     f = v.filters
     scopes = list(f.topics) or None
-    topic_rows = queries.window_buckets(
-        ctx.engine, "topic", v.start, v.end, v.bucket_s, scopes, window_s=ctx.window_s
-    )
-    total_rows = queries.window_buckets(
-        ctx.engine, "all", v.start, v.end, v.bucket_s, window_s=ctx.window_s
-    )
+    topic_rows = ctx.buckets("topic", v, scopes)
+    total_rows = ctx.buckets("all", v)
     if not total_rows and topic_rows:
         # No "all" scope in this store: the volume is the sum over topics.
         summed: dict[Any, list[float]] = {}

@@ -60,9 +60,7 @@ def _band_params(ctx: Context, bucket_s: int) -> tuple[float, float]:
 
 def graph_data(ctx: Context, kind: str, name: str, search: str | None) -> tuple[Any, str]:
     v = ctx.view(search, max_points=MAX_POINTS)
-    rows = queries.window_buckets(
-        ctx.engine, kind, v.start, v.end, v.bucket_s, [name], window_s=ctx.window_s
-    )
+    rows = ctx.buckets(kind, v, [name])
     halflife, z = _band_params(ctx, v.bucket_s)
     band = ewma_band(
         [b.negative_share for b in rows], [b.count for b in rows], halflife=halflife, z=z

@@ -31,9 +31,7 @@ def data(ctx: Context, search: str | None) -> tuple[Any, ...]:
     if f.source:
         rows = [r for r in rows if r.source == f.source]
     scopes = [f.source] if f.source else None
-    buckets = queries.window_buckets(
-        ctx.engine, "source", v.start, v.end, v.bucket_s, scopes, window_s=ctx.window_s
-    )
+    buckets = ctx.buckets("source", v, scopes)
     caption = (
         f"Counts per source over the 24 h before {v.anchor:%Y-%m-%d %H:%M} UTC (newest data); "
         "the chart follows the time range."

@@ -137,3 +137,25 @@ def test_hash_password_round_trips():
     assert check_password_hash(auth.hash_password("pw"), "pw")
     with pytest.raises(ConfigError):
         auth.hash_password("")
+
+
+def test_cli_refuses_a_public_host_without_users(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    monkeypatch.setenv("FINPULSE_STORE__URL", f"sqlite:///{tmp_path}/c.db")
+    res = CliRunner().invoke(main, ["dashboard", "--host", "0.0.0.0"])
+    assert res.exit_code == 2
+    assert "only binds to 127.0.0.1" in res.output
+
+
+def test_cli_hash_password(monkeypatch):
+    from click.testing import CliRunner
+    from werkzeug.security import check_password_hash
+
+    from monitor.cli import main
+
+    res = CliRunner().invoke(main, ["dashboard", "--hash-password"], input="pw1\npw1\n")
+    assert res.exit_code == 0, res.output
+    assert check_password_hash(res.output.strip().splitlines()[-1], "pw1")

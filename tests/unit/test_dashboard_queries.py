@@ -173,3 +173,18 @@ def test_alert_window_overlap_handles_open_alerts(store):
     rows = queries.find_alerts(store.engine, start=END - timedelta(hours=1), end=END)
     assert [r.scope for r in rows] == ["SIVB"]
     assert queries.find_alerts(store.engine, end=END - timedelta(days=4)) == []
+
+
+def test_cached_chart_buckets_equal_a_direct_query(filled):
+    from dashboard.context import Context
+    from dashboard.explanations import Explainer
+    from monitor.settings import load_settings
+
+    store, _ = filled
+    ctx = Context(load_settings(), store, Explainer(load_settings().model))
+    for search in ("", "?range=6h", "?range=30d", "?topic=earnings"):
+        v = ctx.view(search, 40)
+        direct = queries.window_buckets(store.engine, "topic", v.start, v.end, v.bucket_s)
+        assert ctx.buckets("topic", v) == direct
+        assert ctx.buckets("topic", v) == direct  # second time from the cache
+    assert ctx.rollup.hits > 0
