@@ -71,6 +71,11 @@ class HealthBook:
             c.errors += 1
             c.last_error = message[:2000]
 
+    def warn(self, name: str, message: str) -> None:
+        """A problem that did not stop the poll (a partly broken feed): recorded, not counted."""
+        with self._lock:
+            self._get(name).last_error = f"warning: {message}"[:2000]
+
     def rows(self) -> list[dict[str, Any]]:
         """Rows for :meth:`monitor.store.Store.upsert_source_health`."""
         with self._lock:

@@ -299,6 +299,9 @@ class Poller:
                     raise SourceError("; ".join(result.problems[:3]))
                 for problem in result.problems[:5]:
                     log.info("%s: %s", source.name, problem)
+                if result.problems:
+                    # A bozo feed parsed in part: its error stays visible in source_health.
+                    self.health.warn(source.name, result.problems[0])
                 await asyncio.to_thread(self.pipeline.process, source.name, result.documents)
                 self.health.success(source.name)
         except Exception as exc:
