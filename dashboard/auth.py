@@ -111,7 +111,8 @@ body {{ font-family: system-ui, sans-serif; background: #f4f6f8; display: flex;
   justify-content: center; margin-top: 12vh; }}
 form {{ background: #fff; padding: 2em 2.4em; border-radius: 8px;
   box-shadow: 0 1px 4px rgba(0,0,0,.15); min-width: 18em; }}
-label {{ display: block; margin-top: .8em; }} input {{ width: 100%; padding: .4em; }}
+label {{ display: block; margin-top: .8em; }}
+input {{ width: 100%; padding: .4em; box-sizing: border-box; }}
 button {{ margin-top: 1.2em; padding: .5em 1.4em; }} .error {{ color: #b00020; }}
 </style></head>
 <body><form method="post" action="/login">

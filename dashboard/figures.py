@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import plotly.colors as pcolors
 import plotly.io as pio
 
 from dashboard.bands import BandPoint
@@ -49,6 +50,8 @@ RESOLVED_FILL = "rgba(255, 152, 0, 0.10)"
 # plotly.js does not know template names (plotly.py expands them), so the template goes in
 # as the spec itself, built once.
 TEMPLATE: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+# ColorBrewer Reds as plotly.py knows it (plotly.js's own "Reds" starts at grey).
+REDS = [[i / (len(pcolors.sequential.Reds) - 1), c] for i, c in enumerate(pcolors.sequential.Reds)]
 _HEIGHT = 330
 
 
@@ -212,7 +215,7 @@ def negative_heatmap_figure(buckets: Sequence[Bucket]) -> Figure:
             "customdata": counts,
             "zmin": 0,
             "zmax": 1,
-            "colorscale": "Reds",
+            "colorscale": REDS,
             "colorbar": {"title": {"text": "neg. share"}},
             "hoverongaps": False,
             "hovertemplate": "%{y}<br>%{x}<br>negative %{z:.0%} of %{customdata} docs"

@@ -380,6 +380,7 @@ def test_login_is_enforced_when_users_are_configured(driver, served_auth):
             .all()
         )
     assert users == ["alice"]
+    driver.execute_script("document.getElementById('fix-msg').scrollIntoView({block: 'center'})")
     shot(driver, "logged-in-correction")
 
 
