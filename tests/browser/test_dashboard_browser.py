@@ -144,12 +144,15 @@ def test_a_shared_link_restores_the_view(driver, served):
     wait(driver, lambda d: "/alerts?range=6h&topic=macro" in d.current_url)
 
 
-def _expected_docs(served: Any, start: str, end: str) -> list[str]:
+def _expected_docs(
+    served: Any, start: str, end: str, topic: str | None = sample.SURGE_TOPIC, ticker=None
+) -> list[str]:
     rows = find_documents(
         served.store.engine,
         start=datetime.fromisoformat(start),
         end=datetime.fromisoformat(end),
-        topic=sample.SURGE_TOPIC,
+        topic=topic,
+        ticker=ticker,
         limit=100,
     )
     return [r.id for r in rows]
@@ -193,6 +196,32 @@ def test_selecting_a_range_shows_its_documents(driver, served):
     start = line["customdata"][3][0]
     end = line["customdata"][6][1]
     assert doc_ids(driver, "sc-docs-table") == _expected_docs(served, start, end)
+
+
+def test_ticker_page_filters_and_drills_down(driver, served):
+    driver.get(served.url + "/ticker/AAPL")
+    wait(driver, lambda d: d.find_element(By.ID, "sc-name").text == "AAPL")
+    before = trace(driver, "sc-graph", "negative share")
+    driver.find_element(By.XPATH, "//div[@id='f-range']//label[normalize-space()='6h']").click()
+    wait(driver, lambda d: "/ticker/AAPL?range=6h" in d.current_url)
+    line = wait(
+        driver,
+        lambda d: (t := trace(d, "sc-graph", "negative share"))["n"] != before["n"] and t,
+    )
+    i = len(line["customdata"]) - 3
+    start, end, count = line["customdata"][i]
+    css = "#sc-graph .scatterlayer .trace:last-child path.point"
+    points = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
+    ActionChains(driver).move_to_element(points[i]).click().perform()
+    wait(driver, lambda d: "selected window" in d.find_element(By.ID, "sc-docs").text)
+    got = doc_ids(driver, "sc-docs-table")
+    assert got == _expected_docs(served, start, end, topic=None, ticker="AAPL")
+    assert len(got) == count > 0
+    tickers = [
+        c.text for c in driver.find_elements(By.CSS_SELECTOR, "#sc-docs-table td:nth-child(6)")
+    ]
+    assert tickers and all("AAPL" in t.split() for t in tickers)
+    shot(driver, "ticker-click")
 
 
 def test_details_explanation_and_a_saved_correction(driver, served):
