@@ -59,11 +59,46 @@ def broker(ctx: click.Context, port: int | None) -> None:
     click.echo("broker stopped")
 
 
-def run_worker(app: Any, loglevel: str) -> None:
-    """Run a Faust worker for ``app`` in this process until SIGINT/SIGTERM."""
+STOP_GRACE_S = 8.0
+
+
+def run_worker(app: Any, loglevel: str, stop_grace_s: float = STOP_GRACE_S) -> None:
+    """Run a Faust worker for ``app`` in this process until SIGINT/SIGTERM.
+
+    Faust's shutdown can hang when an agent crashes while stopping or the broker went away
+    first; a watchdog then ends the process ``stop_grace_s`` after the signal. Nothing is lost:
+    uncommitted events are delivered again (at-least-once, idempotent store).
+    """
+    import os
+
     from faust.worker import Worker
 
-    w = Worker(
+    class _Worker(Worker):  # type: ignore[misc]
+        _watchdog: threading.Timer | None = None
+
+        def _arm(self) -> None:
+            if self._watchdog is None:
+
+                def _force() -> None:
+                    log.error(
+                        "worker did not stop within %.0f s of the signal: exiting", stop_grace_s
+                    )
+                    logging.shutdown()
+                    os._exit(3)
+
+                self._watchdog = threading.Timer(stop_grace_s, _force)
+                self._watchdog.daemon = True
+                self._watchdog.start()
+
+        def _on_sigint(self) -> None:
+            self._arm()
+            super()._on_sigint()
+
+        def _on_sigterm(self) -> None:
+            self._arm()
+            super()._on_sigterm()
+
+    w = _Worker(
         app, loglevel=loglevel.lower(), override_logging=False, quiet=True, redirect_stdouts=False
     )
     w.spinner = None  # no terminal escapes in logs

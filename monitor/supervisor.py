@@ -170,11 +170,9 @@ class Supervisor:
     def _env(self, bootstrap: str) -> dict[str, str]:
         env = dict(os.environ)
         env["FINPULSE_BROKER__URL"] = f"kafka://{bootstrap}"
-        env["FINPULSE_BROKER__EMBEDDED"] = (
-            "true"
-            if self.settings.broker.url is None
-            else (env.get("FINPULSE_BROKER__EMBEDDED", str(self.settings.broker.embedded).lower()))
-        )
+        if self.settings.broker.url is None:
+            # Children see a URL now; they must still apply the embedded-broker work-arounds.
+            env["FINPULSE_BROKER__EMBEDDED"] = "true"
         env["PYTHONUNBUFFERED"] = "1"
         env.pop("FINPULSE_ROLE", None)  # the supervisor prefixes lines itself
         return env

@@ -78,3 +78,17 @@ def test_finpulse_broker_runs_in_the_foreground_and_sigterm_stops_it(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_worker_stops_promptly_on_sigterm_even_after_the_broker_is_gone(
+    tmp_path, start_worker, pipeline_env
+):
+    with EmbeddedBroker() as own:
+        env = pipeline_env(FINPULSE_BROKER__URL=own.url)
+        worker = start_worker(env)
+    # The broker is gone; the worker is still retrying its connections.
+    time.sleep(2)
+    started = time.monotonic()
+    os.killpg(worker.proc.pid, signal.SIGTERM)
+    worker.proc.wait(timeout=30)
+    assert time.monotonic() - started < 15, worker.output[-2000:]
