@@ -1,25 +1,47 @@
-"""Loading the configured classifier."""
+"""Loading the configured classifier: the shipped model, a model folder, or the baseline."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from models.base import TextClassifier
+from monitor.errors import ModelError
 from monitor.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 
+SHIPPED_MODEL = Path(__file__).resolve().parent / "weights" / "default"
+
 
 def load_classifier(settings: ModelSettings) -> TextClassifier:
-    """The classifier named by ``settings.path``: ``baseline``, a folder, or the shipped one."""
+    """The classifier named by ``settings.path``: ``baseline``, a folder, or (None) the shipped
+    model in models/weights/default. A missing or incomplete folder raises ModelError naming
+    what is missing; there is no silent fallback to the baseline."""
     if settings.path == "baseline":
         from models.baseline import LexiconBaseline
 
         log.warning("using the lexicon BASELINE classifier, not the fine-tuned model")
         return LexiconBaseline()
-    # The fine-tuned transformer lands with the models package (issue 3); until the shipped
-    # weights exist the baseline stands in, and says so.
-    from models.baseline import LexiconBaseline
+    from models.classifier import TransformerClassifier
 
-    log.warning("no fine-tuned model available yet: using the lexicon BASELINE classifier")
-    return LexiconBaseline()
+    folder = Path(settings.path).expanduser() if settings.path else SHIPPED_MODEL
+    if not folder.exists():
+        what = "the shipped model" if settings.path is None else "model.path"
+        raise ModelError(f"{what} folder not found: {folder}")
+    clf = TransformerClassifier.load(
+        folder,
+        device=settings.device,
+        precision=settings.precision,
+        quantize=settings.quantize,
+        max_length=settings.max_length,
+    )
+    log.info(
+        "loaded classifier %s from %s on %s (precision %s, quantize %s)",
+        clf.name,
+        folder,
+        clf.device,
+        clf.autocast_dtype or "fp32",
+        settings.quantize,
+    )
+    return clf

