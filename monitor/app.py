@@ -98,6 +98,13 @@ class _Model:
         self.classifier = classifier
         self._engine: Any = None
         self._lock: asyncio.Lock | None = None
+        self.in_flight = 0  # batches being classified and sent
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) for the batch in flight, so a stop does not fail its documents."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
 
     async def engine(self) -> Any:
         if self._engine is not None:
@@ -238,14 +245,18 @@ def create_app(
                     log.error("dropping undecodable document payload: %s", exc)
             if not docs:
                 continue
-            engine = await model.engine()
-            name = getattr(model.classifier, "name", "unknown")
-            results = await classify_batch(docs, engine, name, languages)
-            # Send the batch concurrently: awaiting each send in turn costs a broker round
-            # trip per document when the producer sends one record per request (embedded).
-            await asyncio.gather(
-                *(topics.scored.send(key=sd.id.encode(), value=sd.to_bytes()) for sd in results)
-            )
+            model.in_flight += 1
+            try:
+                engine = await model.engine()
+                name = getattr(model.classifier, "name", "unknown")
+                results = await classify_batch(docs, engine, name, languages)
+                # Send the batch concurrently: awaiting each send in turn costs a broker round
+                # trip per document when the producer sends one record per request (embedded).
+                await asyncio.gather(
+                    *(topics.scored.send(key=sd.id.encode(), value=sd.to_bytes()) for sd in results)
+                )
+            finally:
+                model.in_flight -= 1
             for sd in results:
                 stats["classified" if sd.scored else "skipped"] += 1
 
@@ -282,6 +293,9 @@ def create_app(
 
     @app.on_before_shutdown.connect
     async def _close(sender: Any, **kwargs: Any) -> None:
+        # Let the batch being classified finish first: closing the engine under it would
+        # store its documents as model errors. Bounded below the worker's stop watchdog.
+        await model.drain(timeout=5.0)
         await model.close()
         store_pool.shutdown(wait=True)
 

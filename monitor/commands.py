@@ -135,9 +135,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
     app = create_app(settings, classifier=classifier)
     log.info(
-        "starting worker against %s (broker checked in %.1f s)",
-        bootstrap,
-        time.monotonic() - started,
+        "starting worker against %s (%.1f s since start)", bootstrap, time.monotonic() - started
     )
     run_worker(app, settings.log_level)
 
