@@ -237,6 +237,16 @@ def write_html(result: BacktestResult, path: str | Path, max_scopes: int = 12) -
         by_scope[k] = by_scope.get(k, 0) + 1
     ranked = sorted(by_scope, key=lambda k: (-by_scope[k], k))
     scopes = [("all", "all"), *[k for k in ranked if k != ("all", "all")]][:max_scopes]
+    # Fill up with the busiest topics, so a quiet run still shows where the volume was.
+    volume: dict[tuple[str, str], int] = {}
+    for w in result.closed:
+        if w.scope_kind == "topic":
+            volume[(w.scope_kind, w.scope)] = volume.get((w.scope_kind, w.scope), 0) + w.count
+    for k in sorted(volume, key=lambda k: (-volume[k], k)):
+        if len(scopes) >= min(max_scopes, 6):
+            break
+        if k not in scopes:
+            scopes.append(k)
     series: dict[tuple[str, str], list[WindowStat]] = {k: [] for k in scopes}
     for w in result.closed:
         k = (w.scope_kind, w.scope)
