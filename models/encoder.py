@@ -74,8 +74,14 @@ def resolve_encoder(name: str | None = None) -> EncoderRef:
 def load_encoder(ref: EncoderRef) -> tuple[Any, Any]:
     """(tokenizer, transformers encoder module) for ``ref``."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     source = str(ref.folder) if ref.folder is not None else ref.name
+    # The load report (the checkpoint's unused pooler weights) and the weight-loading
+    # progress bar are noise in a worker's log; real failures still raise below.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         try:
@@ -86,4 +92,7 @@ def load_encoder(ref: EncoderRef) -> tuple[Any, Any]:
             encoder = AutoModel.from_pretrained(source)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load base encoder {ref.name!r}: {exc}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
     return tokenizer, encoder

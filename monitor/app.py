@@ -19,6 +19,7 @@ import faust
 
 from models.base import Prediction, TextClassifier
 from monitor.errors import BrokerError
+from monitor.offload import Offload
 from monitor.schemas import Document, SchemaError, ScoredDocument
 from monitor.settings import Settings
 from monitor.store import Store
@@ -226,7 +227,7 @@ def create_app(
     max_batch = settings.model.max_batch_size
     within = max(settings.model.max_wait_ms, 1.0) / 1000.0
     languages = list(settings.model.languages)
-    store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-store")
+    store_pool = Offload("finpulse-store")
 
     @app.task
     async def load_model() -> None:
@@ -262,7 +263,6 @@ def create_app(
 
     @app.agent(topics.scored, name="store-sink")
     async def store_sink(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
         async for values in stream.take(500, within=0.5):
             batch = []
             for raw in values:
@@ -271,9 +271,7 @@ def create_app(
                 except SchemaError as exc:
                     log.error("dropping undecodable scored payload: %s", exc)
             if batch:
-                stats["stored"] += await loop.run_in_executor(
-                    store_pool, store.upsert_scored, batch
-                )
+                stats["stored"] += await store_pool.run(store.upsert_scored, batch)
 
     @app.timer(30.0)
     async def report() -> None:
@@ -297,7 +295,7 @@ def create_app(
         # store its documents as model errors. Bounded below the worker's stop watchdog.
         await model.drain(timeout=5.0)
         await model.close()
-        store_pool.shutdown(wait=True)
+        store_pool.close()
 
     app.finpulse_topics = topics  # type: ignore[attr-defined]
     app.finpulse_store = store  # type: ignore[attr-defined]

@@ -21,13 +21,12 @@ fires a second time. When the table comes back empty but the store still lists f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from monitor.alert_pipeline import META_KEY, AlertPipeline
+from monitor.offload import Offload
 from monitor.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         use_partitioner=True,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-alert-store")
+    pool = Offload("finpulse-alert-store")
     holder: dict[str, AlertPipeline] = {}
     counters = {"windows": 0, "alerts": 0, "late": 0, "bad": 0}
 
@@ -130,7 +129,6 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
 
     @app.agent(agg_topic, name="monitor-aggregate")
     async def aggregate(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
         async for values in stream.take(BATCH, within=BATCH_WITHIN_S):
             p = pipeline()
             for raw in values:
@@ -162,9 +160,9 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
                 await topics.alerts.send(key=a.fingerprint.encode(), value=a.to_bytes())
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
             if stats:
-                await loop.run_in_executor(pool, store.upsert_window_stats, list(stats.values()))
+                await pool.run(store.upsert_window_stats, list(stats.values()))
             if out.alerts:
-                await loop.run_in_executor(pool, store.upsert_alerts, out.alerts)
+                await pool.run(store.upsert_alerts, out.alerts)
             counters["windows"] += len(stats)
             counters["alerts"] += len(out.alerts)
 
@@ -210,6 +208,6 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
 
     @app.on_before_shutdown.connect
     async def _close_pool(sender: Any, **kwargs: Any) -> None:
-        pool.shutdown(wait=True)
+        pool.close()
 
     app.finpulse_monitor = counters

@@ -53,6 +53,30 @@ def plot(driver: Any, graph_id: str) -> Any:
     return driver.execute_script(js)
 
 
+POINTS = "#sc-graph .scatterlayer .trace:last-child path.point"
+
+
+def click_point(driver: Any, i: int, attempts: int = 4) -> None:
+    """Click point ``i`` of the scope chart until the documents panel answers.
+
+    Dash may redraw the chart after its first paint (bands, alert spans): a click on the
+    replaced SVG goes nowhere, so the points are found again and the click repeated.
+    """
+    for attempt in range(attempts):
+        try:
+            points = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, POINTS))
+            ActionChains(driver).move_to_element(points[i]).click().perform()
+            wait(
+                driver,
+                lambda d: "selected window" in d.find_element(By.ID, "sc-docs").text,
+                timeout=WAIT_S / attempts,
+            )
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+
+
 def traces(driver: Any, graph_id: str) -> list[str] | None:
     fig = plot(driver, graph_id)
     return [t["name"] for t in fig["data"]] if fig else None
@@ -163,12 +187,9 @@ def test_clicking_a_point_shows_the_documents_behind_it(driver, served):
     line = trace(driver, "sc-graph", "negative share")
     i = len(line["customdata"]) - 5
     start, end, count = line["customdata"][i]
-    points = driver.find_elements(
-        By.CSS_SELECTOR, "#sc-graph .scatterlayer .trace:last-child path.point"
-    )
+    points = driver.find_elements(By.CSS_SELECTOR, POINTS)
     assert len(points) == len(line["customdata"])
-    ActionChains(driver).move_to_element(points[i]).click().perform()
-    wait(driver, lambda d: "selected window" in d.find_element(By.ID, "sc-docs").text)
+    click_point(driver, i)
     got = doc_ids(driver, "sc-docs-table")
     assert got == _expected_docs(served, start, end)
     assert len(got) == count > 0
@@ -210,10 +231,7 @@ def test_ticker_page_filters_and_drills_down(driver, served):
     )
     i = len(line["customdata"]) - 3
     start, end, count = line["customdata"][i]
-    css = "#sc-graph .scatterlayer .trace:last-child path.point"
-    points = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
-    ActionChains(driver).move_to_element(points[i]).click().perform()
-    wait(driver, lambda d: "selected window" in d.find_element(By.ID, "sc-docs").text)
+    click_point(driver, i)
     got = doc_ids(driver, "sc-docs-table")
     assert got == _expected_docs(served, start, end, topic=None, ticker="AAPL")
     assert len(got) == count > 0
