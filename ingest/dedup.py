@@ -195,7 +195,7 @@ class Deduplicator:
 
     def __init__(
         self,
-        capacity: int = 200_000,
+        capacity: int = 50_000,
         *,
         threshold: float = 0.7,
         window_s: float = 2 * 86400,

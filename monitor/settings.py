@@ -145,7 +145,7 @@ class IngestSettings(Section):
     sources: list[SourceSettings] = []
     archive_dir: str = ".finpulse/archive"
     user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
-    dedup_capacity: int = Field(200_000, ge=1000)
+    dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
 
 class DashboardSettings(Section):
