@@ -183,6 +183,10 @@ def sentiment_index_figure(
             }
         )
     fig["layout"]["yaxis"].update(range=[-1.05, 1.05], zeroline=True)
+    # Twenty topics wrap the legend onto the x-axis title: the title goes, UTC stays in the
+    # chart title.
+    fig["layout"]["xaxis"]["title"] = {"text": ""}
+    fig["layout"]["title"]["text"] += " (time in UTC)"
     return add_alert_spans(fig, alerts, end)
 
 
