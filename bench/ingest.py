@@ -147,16 +147,14 @@ def bench_parse() -> dict:
 
 
 def bench_replay(verify: bool) -> dict:
-    from ingest.publisher import Publisher
-    from ingest.replay import replay_files
+    from ingest.replay import AioPublisher, replay_files
     from ingest.replay_command import REPLAY_BATCH_BYTES
     from monitor.broker import EmbeddedBroker
 
     topic = "bench.documents"
     with EmbeddedBroker(topics={topic: 4}) as broker:
-        pub = Publisher(
-            broker.bootstrap, topic, embedded=True, client_id="bench", batch_size=REPLAY_BATCH_BYTES
-        )
+        # The publisher `finpulse replay` uses for an unpaced replay.
+        pub = AioPublisher(broker.bootstrap, topic, batch_bytes=REPLAY_BATCH_BYTES, chunk=500)
         try:
             summary = replay_files([REPLAY], pub)
         finally:
