@@ -66,7 +66,8 @@ class Document(Record):
     tickers: tuple[str, ...] = ()
     # Companies without a listed ticker found in the text (crypto exchanges and lenders such
     # as "FTX"), by their name in ingest/data/tickers.csv; they count in their sector only.
-    # Added in schema version 1 with a default, so older records read as "none found".
+    # Additive, with a default: older records read as "none found" and older readers ignore
+    # it (extra="ignore"), so schema_version stays 1.
     entities: tuple[str, ...] = ()
     author: str | None = None
     kind: Literal["news", "social"] = "news"
