@@ -1,10 +1,13 @@
 """Offline backtest: classify an archive, window it, detect, and list the alerts it would raise.
 
 No broker: the documents are read from archive files, put in event-time order (published, id),
-classified in fixed batches, skipped like the worker skips them (language not in
-``settings.model.languages``; ``en-US`` counts as ``en``), and fed through the same
-:class:`monitor.alert_pipeline.AlertPipeline` the stream worker uses. The output is
-deterministic: the same files and model give byte-identical JSON.
+given the tickers and entities ingest would find (:func:`ingest.tickers.tag_document`: archives
+may carry none), classified in fixed batches (outputs served from and added to a
+:class:`monitor.backtest_cache.ClassificationCache` when one is given), skipped like the
+worker skips them (language not in ``settings.model.languages``; ``en-US`` counts as ``en``),
+and fed through the same :class:`monitor.alert_pipeline.AlertPipeline` the stream worker uses,
+with the same sector tables. The output is deterministic: the same files and model give
+byte-identical JSON, with or without the cache.
 """
 
 from __future__ import annotations
