@@ -240,6 +240,8 @@ def _scope_href(a: AlertRow) -> str | None:
         return f"/topic/{a.scope}"
     if a.scope_kind == "ticker":
         return f"/ticker/{a.scope}"
+    if a.scope_kind == "sector":
+        return f"/sector/{a.scope}"
     return None
 
 

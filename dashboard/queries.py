@@ -432,11 +432,15 @@ def find_documents(
     topic: str | None = None,
     topics: Iterable[str] = (),
     ticker: str | None = None,
+    any_tickers: Iterable[str] | None = None,
+    title_terms: Iterable[str] = (),
     source: str | None = None,
     sentiment: str | None = None,
     limit: int = 100,
 ) -> list[DocRow]:
-    """Newest first, at most ``limit``, in [start, end) when given."""
+    """Newest first, at most ``limit``, in [start, end) when given. ``any_tickers`` (with
+    ``title_terms``, names matched in the title) keeps documents carrying any of those
+    tickers or naming any of those terms: a sector page's documents."""
     d = documents.c
     where: list[ColumnElement[bool]] = []
     if start is not None:
@@ -450,6 +454,10 @@ def find_documents(
         where.append(d.topic.in_(topic_list))
     if ticker:
         where.append(ticker_clause(ticker))
+    if any_tickers is not None:
+        anyof = [ticker_clause(t) for t in sorted(set(any_tickers))]
+        anyof += [d.title.contains(t, autoescape=True) for t in sorted(set(title_terms))]
+        where.append(or_(False, *anyof))
     if source:
         where.append(d.source == source)
     if sentiment:

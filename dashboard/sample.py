@@ -157,7 +157,11 @@ def fill(
 
 
 def aggregate(docs: list[ScoredDocument], window_s: int) -> list[WindowStat]:
-    """Tumbling-window stats per topic, ticker, source and "all" (what the worker writes)."""
+    """Tumbling-window stats per topic, ticker, sector, source and "all" (what the worker
+    writes)."""
+    from ingest.tickers import default_sector_lookup
+
+    sectors = default_sector_lookup()
     acc: dict[tuple[str, str, int], list[float]] = {}
     for d in docs:
         t = int(d.document.published.timestamp()) // window_s * window_s
@@ -165,6 +169,7 @@ def aggregate(docs: list[ScoredDocument], window_s: int) -> list[WindowStat]:
         if d.topic:
             keys.append(("topic", d.topic))
         keys += [("ticker", sym) for sym in d.document.tickers]
+        keys += [("sector", s) for s in sectors.sectors(d.document.tickers, d.document.entities)]
         for kind, scope in keys:
             a = acc.setdefault((kind, scope, t), [0, 0, 0, 0, 0.0])
             a[0] += 1

@@ -15,7 +15,7 @@ hands them to :func:`normalize`, which:
   item has no link (the replay archive's rule);
 - sets the language (the feed's own tag when it has one, else :mod:`ingest.language`'s
   guess) as a lower-case primary subtag (``en-US`` -> ``en``);
-- extracts tickers (:mod:`ingest.tickers`).
+- extracts tickers and entities (companies without a ticker, e.g. FTX) (:mod:`ingest.tickers`).
 
 The function is idempotent: normalising a normalised item again gives the same Document.
 """
@@ -342,8 +342,10 @@ def normalize(
             flags.append("language:unknown")
 
     index = tickers if tickers is not None else default_index()
-    found = index.extract(f"{title}\n{summary}")
+    text = f"{title}\n{summary}"
+    found = index.extract(text)
     symbols = sorted(set(found) | {t.strip().upper() for t in item.tickers if t and t.strip()})
+    entities = index.entities(text)
 
     author = clean_text(item.author, 200) or None
     return Document(
@@ -356,6 +358,7 @@ def normalize(
         feed_url=feed_url,
         language=lang,
         tickers=tuple(symbols),
+        entities=tuple(entities),
         author=author,
         kind=kind,
         flags=tuple(sorted(set(flags))),

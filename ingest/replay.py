@@ -158,11 +158,14 @@ def replay_files(
     shift: timedelta = timedelta(0),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    tag: Callable[[Document], Document] | None = None,
 ) -> ReplaySummary:
     """Publish the documents of ``paths`` in event-time order; returns what happened.
 
     ``start`` (inclusive) and ``end`` (exclusive) filter on the published time after
-    ``shift`` is added. Bad lines are skipped and listed with their line numbers.
+    ``shift`` is added. Bad lines are skipped and listed with their line numbers. ``tag``
+    (``finpulse replay`` passes :func:`ingest.tickers.tag_document`) adds the tickers and
+    entities ingest would have found, for archives written without them.
     """
     files = archive_files(paths)
     summary = ReplaySummary(files=len(files))
@@ -183,7 +186,7 @@ def replay_files(
     sent = 0
     try:
         for raw in merged:
-            doc = shifted(raw, shift)
+            doc = shifted(tag(raw) if tag is not None else raw, shift)
             if (start is not None and doc.published < start) or (
                 end is not None and doc.published >= end
             ):

@@ -69,6 +69,7 @@ def replay(
     from ingest.archive import archive_files
     from ingest.publisher import Publisher
     from ingest.replay import AioPublisher, replay_files
+    from ingest.tickers import tag_document
     from monitor.broker import create_topics, resolve_bootstrap, settings_topics
     from monitor.commands import check_broker
 
@@ -114,6 +115,9 @@ def replay(
             end=t_end,
             shift=timedelta(seconds=shift_s),
             progress=sys.stderr.isatty() if progress is None else progress,
+            # As the backtest does: archived documents get the tickers and entities the
+            # current list finds, so the worker's ticker and sector scopes see them.
+            tag=tag_document,
         )
     finally:
         publisher.close()

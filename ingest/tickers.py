@@ -16,8 +16,20 @@ Three ways a ticker is found in a headline or post:
 
 Bare upper-case symbols (``AAPL`` without ``$``) are not matched: too many tickers are
 English words (A, IT, ALL, ON, NOW) or acronyms; they count only as cashtags or with an
-exchange prefix. Rows without a ticker (private companies such as FTX, Binance, BlockFi)
-document the names deliberately left unmapped and produce nothing.
+exchange prefix.
+
+**Entities.** Rows without a ticker are companies with no listed instrument that still matter
+to a risk team (crypto exchanges and lenders such as FTX, Binance, Celsius, BlockFi; a few
+private fintechs). Their names never produce a ticker (inventing one would put the exchange
+FTX in the FTT token's ticker scope); :meth:`TickerIndex.entities` returns the row's name
+instead, and the document counts in the entity's sector. An ambiguous entity name of the
+crypto sector ("Kraken", "Gemini", "Genesis", "Celsius") needs a *crypto* cue (crypto, token,
+exchange, withdrawals, ...), so the Seattle Kraken and 30 Celsius stay out.
+
+**Sectors.** Every row has a ``sector`` (:data:`SECTORS`: the eleven GICS sectors, plus
+``crypto`` for crypto assets and companies whose business is crypto, and ``funds`` for broad
+ETFs). :meth:`TickerIndex.sector_lookup` gives the ticker -> sector and entity -> sector tables
+the windowing uses for ``sector:`` scopes.
 """
 
 from __future__ import annotations
@@ -29,6 +41,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from monitor.schemas import Document
+from monitor.windowing import SectorLookup
 
 _CASHTAG_RE = re.compile(
     r"(?<![\w$])\$([A-Za-z]{1,6}(?:[.\-][A-Za-z]{1,2})?)(?![\w$])"
@@ -72,46 +87,105 @@ _CUE_RE = re.compile(
     r"tumbles?|plunges?|soars?|slumps?|surges?|iPhone|Vision Pro|App Store|cards?|"
     r"payments?|Cloud|cloud)\b"
 )
+# For ambiguous names of the crypto sector: the market cues above are not enough ("Kraken
+# rally" is hockey), so these need words of the crypto trade.
+_CRYPTO_CUE_RE = re.compile(
+    r"\b(?:crypto\w*|bitcoin|btc|ether|ethereum|tokens?|coins?|stablecoins?|blockchain|"
+    r"exchanges?|lenders?|lending|withdrawals?|deposits?|custody|bankrupt\w*|insolven\w*|"
+    r"Chapter 11|DeFi|NFTs?|Bankman-Fried|FTX|Binance|wallets?|digital assets?)\b",
+    re.IGNORECASE,
+)
+
+# GICS sectors (snake_case) plus crypto and broad funds; the `sector` column takes these.
+SECTORS: tuple[str, ...] = (
+    "communication_services",
+    "consumer_discretionary",
+    "consumer_staples",
+    "crypto",
+    "energy",
+    "financials",
+    "funds",
+    "health_care",
+    "industrials",
+    "materials",
+    "real_estate",
+    "technology",
+    "utilities",
+)
 
 
 @dataclass(frozen=True)
 class _Name:
     tokens: tuple[str, ...]
-    ticker: str
+    ticker: str  # "" for an entity (a row without a ticker)
     needs_cue: bool
+    entity: str = ""
+    crypto_cue: bool = False
 
 
 @dataclass
 class TickerIndex:
-    """Name/alias index built from a name->ticker list; :meth:`extract` is pure."""
+    """Name/alias index built from a name->ticker list; :meth:`extract` and
+    :meth:`entities` are pure."""
 
     names: dict[str, list[_Name]] = field(default_factory=dict)
     crypto: frozenset[str] = frozenset()
     known: frozenset[str] = frozenset()
+    sectors: dict[str, str] = field(default_factory=dict)  # ticker -> sector
+    entity_sectors: dict[str, str] = field(default_factory=dict)  # entity name -> sector
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict[str, str]]) -> TickerIndex:
         names: dict[str, list[_Name]] = {}
         crypto: set[str] = set()
         known: set[str] = set()
+        sectors: dict[str, str] = {}
+        entity_sectors: dict[str, str] = {}
         for row in rows:
             ticker = (row.get("ticker") or "").strip().upper()
+            name = (row.get("name") or "").strip()
+            sector = (row.get("sector") or "").strip()
+            if sector and sector not in SECTORS:
+                raise ValueError(f"unknown sector {sector!r} for {ticker or name!r}")
+            entity = ""
             if not ticker:
-                continue  # documented as deliberately unmapped (private company, exchange)
-            known.add(ticker)
+                if not sector or not name:
+                    continue  # a name deliberately left unmapped
+                entity = name
+                entity_sectors[entity] = sector
+            else:
+                known.add(ticker)
+                if sector:
+                    sectors[ticker] = sector
             if (row.get("type") or "").strip() == "crypto":
                 crypto.add(ticker.removesuffix(".X"))
             ambiguous = (row.get("ambiguous") or "0").strip() == "1"
-            aliases = [row.get("name") or "", *(row.get("aliases") or "").split("|")]
+            aliases = [name, *(row.get("aliases") or "").split("|")]
             for alias in aliases:
                 tokens = tuple(_TOKEN_RE.findall(alias.strip()))
                 if not tokens:
                     continue
-                entry = _Name(tokens, ticker, needs_cue=ambiguous and len(tokens) == 1)
+                entry = _Name(
+                    tokens,
+                    ticker,
+                    needs_cue=ambiguous and len(tokens) == 1,
+                    entity=entity,
+                    crypto_cue=sector == "crypto",
+                )
                 names.setdefault(tokens[0], []).append(entry)
         for entries in names.values():
             entries.sort(key=lambda n: -len(n.tokens))  # longest name first
-        return cls(names=names, crypto=frozenset(crypto), known=frozenset(known))
+        return cls(
+            names=names,
+            crypto=frozenset(crypto),
+            known=frozenset(known),
+            sectors=sectors,
+            entity_sectors=entity_sectors,
+        )
+
+    def sector_lookup(self) -> SectorLookup:
+        """Ticker -> sector and entity -> sector, for ``sector:`` scopes in the windowing."""
+        return SectorLookup(tickers=dict(self.sectors), entities=dict(self.entity_sectors))
 
     @classmethod
     def from_csv(cls, path: str | Path) -> TickerIndex:
@@ -140,13 +214,19 @@ class TickerIndex:
             else:
                 found.add(f"{sym}.{_EXCHANGE_SUFFIX[exchange]}")
         if self.names:
-            found.update(self._names_in(text))
+            found.update(n.ticker for n in self._names_in(text) if n.ticker)
         return sorted(found)
 
-    def _names_in(self, text: str) -> set[str]:
+    def entities(self, text: str) -> list[str]:
+        """Sorted, unique entity names (rows without a ticker) mentioned in ``text``."""
+        if not text or not self.entity_sectors:
+            return []
+        return sorted({n.entity for n in self._names_in(text) if n.entity})
+
+    def _names_in(self, text: str) -> set[_Name]:
         tokens = _TOKEN_RE.findall(text)
-        out: set[str] = set()
-        cue: bool | None = None
+        out: set[_Name] = set()
+        cues: dict[bool, bool] = {}
         i = 0
         while i < len(tokens):
             entries = self.names.get(tokens[i])
@@ -157,11 +237,13 @@ class TickerIndex:
                     if tuple(tokens[i : i + n]) != entry.tokens:
                         continue
                     if entry.needs_cue:
-                        if cue is None:
-                            cue = _CUE_RE.search(text) is not None
-                        if not cue:
+                        kind = entry.crypto_cue
+                        if kind not in cues:
+                            rx = _CRYPTO_CUE_RE if kind else _CUE_RE
+                            cues[kind] = rx.search(text) is not None
+                        if not cues[kind]:
                             continue
-                    out.add(entry.ticker)
+                    out.add(entry)
                     step = n
                     break
             i += step
@@ -180,3 +262,24 @@ def default_index() -> TickerIndex:
 
 def extract_tickers(text: str) -> list[str]:
     return default_index().extract(text)
+
+
+def default_sector_lookup() -> SectorLookup:
+    """Sector tables of the shipped list (the stream worker and the backtest pass this to
+    :class:`monitor.alert_pipeline.AlertPipeline`)."""
+    return default_index().sector_lookup()
+
+
+def tag_document(doc: Document, index: TickerIndex | None = None) -> Document:
+    """``doc`` with the tickers and entities ingest would give it: the union of what it
+    carries and what ``index`` finds in ``title + "\n" + summary`` (as
+    :func:`ingest.normalize.normalize` does). Used for archived documents, which may predate
+    the current list or carry no tickers at all; a document needing nothing is returned as
+    is."""
+    index = index if index is not None else default_index()
+    text = f"{doc.title}\n{doc.summary}"
+    tickers = tuple(sorted(set(doc.tickers) | set(index.extract(text))))
+    entities = tuple(sorted(set(doc.entities) | set(index.entities(text))))
+    if tickers == doc.tickers and entities == doc.entities:
+        return doc
+    return doc.model_copy(update={"tickers": tickers, "entities": entities})

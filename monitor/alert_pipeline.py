@@ -20,6 +20,7 @@ from monitor.schemas import Alert, Evidence, ScoredDocument, WindowStat
 from monitor.settings import RuleSettings, Settings
 from monitor.windowing import (
     ClosedWindow,
+    SectorLookup,
     WindowAcc,
     WindowAggregator,
     from_epoch,
@@ -59,7 +60,13 @@ class PipelineOutput:
 
 
 class AlertPipeline:
-    def __init__(self, settings: Settings, *, track_updates: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        track_updates: bool = True,
+        sectors: SectorLookup | None = None,
+    ) -> None:
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
@@ -68,6 +75,7 @@ class AlertPipeline:
             settings.windows.allowed_lateness_s,
             settings.alerts.evidence_docs,
             track=track_updates,
+            sectors=sectors,
         )
         self.track_updates = track_updates
         self.scopes: dict[str, ScopeState] = {}

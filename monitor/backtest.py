@@ -1,10 +1,13 @@
 """Offline backtest: classify an archive, window it, detect, and list the alerts it would raise.
 
 No broker: the documents are read from archive files, put in event-time order (published, id),
-classified in fixed batches, skipped like the worker skips them (language not in
-``settings.model.languages``; ``en-US`` counts as ``en``), and fed through the same
-:class:`monitor.alert_pipeline.AlertPipeline` the stream worker uses. The output is
-deterministic: the same files and model give byte-identical JSON.
+given the tickers and entities ingest would find (:func:`ingest.tickers.tag_document`: archives
+may carry none), classified in fixed batches (outputs served from and added to a
+:class:`monitor.backtest_cache.ClassificationCache` when one is given), skipped like the
+worker skips them (language not in ``settings.model.languages``; ``en-US`` counts as ``en``),
+and fed through the same :class:`monitor.alert_pipeline.AlertPipeline` the stream worker uses,
+with the same sector tables. The output is deterministic: the same files and model give
+byte-identical JSON, with or without the cache.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.base import TextClassifier
+from models.base import Prediction, TextClassifier
 from monitor.alert_pipeline import AlertPipeline
+from monitor.backtest_cache import ClassificationCache
 from monitor.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
 from monitor.settings import Settings
+from monitor.windowing import SectorLookup
+
+if TYPE_CHECKING:
+    from ingest.tickers import TickerIndex
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,8 @@ class BacktestResult:
     model: str
     documents: int = 0
     scored: int = 0
+    # Documents that got tickers or entities from the current list (archives may lack them).
+    tagged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     bad_lines: int = 0
     late: int = 0
@@ -62,6 +72,7 @@ class BacktestResult:
             "model": self.model,
             "documents": self.documents,
             "scored": self.scored,
+            "tagged": self.tagged,
             "skipped": dict(sorted(self.skipped.items())),
             "bad_lines": self.bad_lines,
             "late": self.late,
@@ -135,37 +146,50 @@ def classify(
     languages: Sequence[str],
     batch_size: int = BATCH_SIZE,
     skipped: dict[str, int] | None = None,
+    cache: ClassificationCache | None = None,
 ) -> list[ScoredDocument]:
-    """Score documents in fixed batches (deterministic); unsupported languages unscored."""
+    """Score documents in fixed batches (deterministic); unsupported languages unscored.
+
+    With a ``cache``, documents it holds (same id, same text) take the stored outputs and only
+    the others are batched for the model; their outputs are added to the cache."""
     skipped = skipped if skipped is not None else {}
     out: list[ScoredDocument] = []
     todo: list[Document] = []
     scored_at = docs[0].published if docs else None
+
+    def scored(d: Document, p: Prediction) -> ScoredDocument:
+        return ScoredDocument(
+            document=d,
+            topic=p.topic,
+            topic_probs=p.topic_probs,
+            sentiment=p.sentiment,
+            sentiment_probs=p.sentiment_probs,
+            model=classifier.name,
+            scored_at=scored_at or d.published,
+        )
 
     def flush() -> None:
         if not todo:
             return
         preds = classifier.predict([d.text for d in todo])
         for d, p in zip(todo, preds, strict=True):
-            out.append(
-                ScoredDocument(
-                    document=d,
-                    topic=p.topic,
-                    topic_probs=p.topic_probs,
-                    sentiment=p.sentiment,
-                    sentiment_probs=p.sentiment_probs,
-                    model=classifier.name,
-                    scored_at=scored_at or d.published,
-                )
-            )
+            out.append(scored(d, p))
+            if cache is not None:
+                cache.put(d.id, d.text, p)
+        if cache is not None:
+            cache.flush()
         todo.clear()
 
     started = time.monotonic()
     for i, d in enumerate(docs):
         if language_supported(d.language, languages):
-            todo.append(d)
-            if len(todo) >= batch_size:
-                flush()
+            hit = cache.get(d.id, d.text) if cache is not None else None
+            if hit is not None:
+                out.append(scored(d, hit))
+            else:
+                todo.append(d)
+                if len(todo) >= batch_size:
+                    flush()
         else:
             lang = (d.language or "").strip().lower().replace("_", "-").split("-")[0]
             reason = f"language:{lang}"
@@ -187,10 +211,10 @@ def classify(
 
 
 def detect(
-    scored: Iterable[ScoredDocument], settings: Settings
+    scored: Iterable[ScoredDocument], settings: Settings, sectors: SectorLookup | None = None
 ) -> tuple[list[Alert], list[WindowStat], AlertPipeline]:
     """Aggregation + detection + lifecycle over scored documents in event-time order."""
-    p = AlertPipeline(settings, track_updates=False)
+    p = AlertPipeline(settings, track_updates=False, sectors=sectors)
     alerts: list[Alert] = []
     closed: list[WindowStat] = []
     for s in scored:
@@ -206,16 +230,32 @@ def detect(
 
 
 def run_backtest(
-    paths: Sequence[str | Path], settings: Settings, classifier: TextClassifier
+    paths: Sequence[str | Path],
+    settings: Settings,
+    classifier: TextClassifier,
+    cache: ClassificationCache | None = None,
+    index: TickerIndex | None = None,
 ) -> BacktestResult:
+    """The whole offline run. Documents get the tickers and entities ingest would give them
+    (``index``, default the shipped list: see :func:`ingest.tickers.tag_document`), and the
+    windows the sector scopes of that list, like the stream worker."""
+    from ingest.tickers import default_index, tag_document
+
     started = time.monotonic()
-    docs, bad = read_documents(paths)
+    index = index if index is not None else default_index()
+    raw, bad = read_documents(paths)
+    docs = [tag_document(d, index) for d in raw]
     result = BacktestResult(files=[str(p) for p in paths], model=classifier.name)
     result.documents = len(docs)
+    result.tagged = sum(1 for d, r in zip(docs, raw, strict=True) if d is not r)
     result.bad_lines = bad
-    scored = classify(docs, classifier, settings.model.languages, skipped=result.skipped)
+    scored = classify(
+        docs, classifier, settings.model.languages, skipped=result.skipped, cache=cache
+    )
+    if cache is not None:
+        log.info("backtest cache %s: %d hits, %d classified", cache.path, cache.hits, cache.misses)
     result.scored = sum(1 for s in scored if s.scored)
-    alerts, closed, pipeline = detect(scored, settings)
+    alerts, closed, pipeline = detect(scored, settings, index.sector_lookup())
     result.alerts = alerts
     result.closed = closed
     result.windows = len(closed)

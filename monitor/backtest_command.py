@@ -1,4 +1,4 @@
-"""``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR]``."""
+"""``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR] [--cache DIR]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from monitor.backtest_cache import DEFAULT_CACHE_DIR
 from monitor.cli import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,15 @@ log = logging.getLogger(__name__)
     default=None,
     help="'baseline' (lexicon baseline) or a model folder; default: the configured/shipped one.",
 )
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_CACHE_DIR),
+    show_default=True,
+    help="Folder of cached model outputs (keyed by model identity + document id + text).",
+)
+@click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -29,11 +39,19 @@ def backtest(
     as_json: bool,
     html_path: str | None,
     model_path: str | None,
+    cache_dir: str,
+    no_cache: bool,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
-    that would have been raised. Deterministic: the same input gives the same output."""
-    from models.registry import load_classifier
+    that would have been raised. Deterministic: the same input gives the same output.
+
+    Model outputs are cached under --cache, so a second run over the same archive (other rule
+    settings, a new ticker list) skips the model and takes seconds."""
+    from pathlib import Path
+
+    from models.registry import SHIPPED_MODEL, load_classifier
     from monitor.backtest import run_backtest, write_html
+    from monitor.backtest_cache import ClassificationCache, model_identity
 
     settings = get_settings(ctx)
     if model_path is not None:
@@ -41,7 +59,12 @@ def backtest(
             update={"model": settings.model.model_copy(update={"path": model_path})}
         )
     classifier = load_classifier(settings.model)
-    result = run_backtest(list(files), settings, classifier)
+    cache = None
+    if not no_cache:
+        path = settings.model.path
+        folder = None if path == "baseline" else Path(path).expanduser() if path else SHIPPED_MODEL
+        cache = ClassificationCache.open(cache_dir, model_identity(classifier, folder))
+    result = run_backtest(list(files), settings, classifier, cache=cache)
     log.info(
         "backtest: %d documents, %d scored, %d alerts in %.1fs",
         result.documents,

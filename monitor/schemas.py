@@ -64,6 +64,11 @@ class Document(Record):
     feed_url: str | None = None
     language: str | None = None
     tickers: tuple[str, ...] = ()
+    # Companies without a listed ticker found in the text (crypto exchanges and lenders such
+    # as "FTX"), by their name in ingest/data/tickers.csv; they count in their sector only.
+    # Additive, with a default: older records read as "none found" and older readers ignore
+    # it (extra="ignore"), so schema_version stays 1.
+    entities: tuple[str, ...] = ()
     author: str | None = None
     kind: Literal["news", "social"] = "news"
     # Problems found while normalising (e.g. "published:missing"), kept for operators.
@@ -100,7 +105,7 @@ class ScoredDocument(Record):
         return float(p.get("positive", 0.0) - p.get("negative", 0.0))
 
 
-ScopeKind = Literal["topic", "ticker", "source", "all"]
+ScopeKind = Literal["topic", "ticker", "sector", "source", "all"]
 
 
 class WindowStat(Record):

@@ -78,7 +78,12 @@ class WindowSettings(Section):
 
 class RuleSettings(Section):
     name: str = "negative_surge"
-    scopes: list[Literal["topic", "ticker", "source", "all"]] = ["topic", "ticker", "all"]
+    scopes: list[Literal["topic", "ticker", "sector", "source", "all"]] = [
+        "topic",
+        "ticker",
+        "sector",
+        "all",
+    ]
     min_count: int = Field(8, ge=1)
     # Baseline over the last day of windows (EWMA half-life, in windows).
     baseline_halflife_windows: float = Field(36.0, gt=0)

@@ -25,6 +25,7 @@ import json
 import logging
 from typing import Any
 
+from ingest.tickers import default_sector_lookup
 from monitor.alert_pipeline import META_KEY, AlertPipeline
 from monitor.offload import Offload
 from monitor.schemas import Alert, SchemaError, ScoredDocument, WindowStat
@@ -93,12 +94,14 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
     )
     pool = Offload("finpulse-alert-store")
     holder: dict[str, AlertPipeline] = {}
+    # The same sector tables the backtest uses (ingest/data/tickers.csv).
+    sectors = default_sector_lookup()
     counters = {"windows": 0, "alerts": 0, "late": 0, "bad": 0}
 
     def pipeline() -> AlertPipeline:
         p = holder.get("p")
         if p is None:
-            p = AlertPipeline(settings, track_updates=True)
+            p = AlertPipeline(settings, track_updates=True, sectors=sectors)
             items = {k: v for k, v in table.items() if k != META_KEY and v}
             meta = table.get(META_KEY)
             p.load(meta, items)

@@ -1,4 +1,9 @@
-"""Event-time tumbling windows per scope (topic, ticker, source, all): pure, no I/O, no clock.
+"""Event-time tumbling windows per scope (topic, ticker, sector, source, all): pure, no I/O,
+no clock.
+
+A document counts in the ``sector:`` scope of each ticker and entity it carries, looked up
+in a :class:`SectorLookup` the caller passes in (built from ingest/data/tickers.csv by
+:func:`ingest.tickers.default_sector_lookup`); without one there are no sector scopes.
 
 A document lands in the window ``[floor(t / size) * size, + size)`` of its published time ``t``
 for every scope it belongs to. The watermark is the largest event time seen minus the allowed
@@ -16,14 +21,14 @@ Times are float epoch seconds inside (fast and easy to serialise); records carry
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
 
-SCOPE_KINDS: tuple[ScopeKind, ...] = ("topic", "ticker", "source", "all")
+SCOPE_KINDS: tuple[ScopeKind, ...] = ("topic", "ticker", "sector", "source", "all")
 ALL = "all"
 ALL_KEY = "all:all"
 
@@ -53,8 +58,30 @@ def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def doc_scope_keys(doc: ScoredDocument) -> list[str]:
-    """Scope keys a scored document counts in: its topic, each ticker, its source, all."""
+@dataclass(frozen=True, slots=True)
+class SectorLookup:
+    """Ticker -> sector and entity name -> sector. A ticker the table does not know but in
+    StockTwits' crypto form (``XYZ.X``) is ``crypto``; any other unknown one has no sector."""
+
+    tickers: Mapping[str, str] = field(default_factory=dict)
+    entities: Mapping[str, str] = field(default_factory=dict)
+
+    def ticker_sector(self, ticker: str) -> str | None:
+        sector = self.tickers.get(ticker)
+        if sector is None and ticker.endswith(".X"):
+            return "crypto"
+        return sector
+
+    def sectors(self, tickers: Iterable[str], entities: Iterable[str] = ()) -> list[str]:
+        """Sorted, unique sectors of ``tickers`` (upper-cased) and ``entities``."""
+        out = {self.ticker_sector(t.strip().upper()) for t in tickers if t.strip()}
+        out |= {self.entities.get(e) for e in entities}
+        return sorted(s for s in out if s)
+
+
+def doc_scope_keys(doc: ScoredDocument, sectors: SectorLookup | None = None) -> list[str]:
+    """Scope keys a scored document counts in: all, its source, its topic, each ticker, and
+    (given ``sectors``) the sector of each ticker and entity, each once."""
     d = doc.document
     keys = [ALL_KEY, "source:" + d.source]
     if doc.topic:
@@ -65,6 +92,8 @@ def doc_scope_keys(doc: ScoredDocument) -> list[str]:
             k = "ticker:" + t
             if k not in keys:
                 keys.append(k)
+    if sectors is not None:
+        keys.extend("sector:" + s for s in sectors.sectors(d.tickers, d.entities))
     return keys
 
 
@@ -185,7 +214,12 @@ class WindowAggregator:
     """
 
     def __init__(
-        self, size_s: int, lateness_s: int, evidence_docs: int = 5, track: bool = True
+        self,
+        size_s: int,
+        lateness_s: int,
+        evidence_docs: int = 5,
+        track: bool = True,
+        sectors: SectorLookup | None = None,
     ) -> None:
         if size_s <= 0:
             raise ValueError("window size must be positive")
@@ -195,6 +229,7 @@ class WindowAggregator:
         self.lateness_s = lateness_s
         self.evidence_docs = evidence_docs
         self.track = track
+        self.sectors = sectors
         self.windows: dict[str, dict[int, WindowAcc]] = {}
         self.max_ts: float | None = None
         self.late_total = 0
@@ -221,7 +256,7 @@ class WindowAggregator:
         if self.max_ts is None or ts > self.max_ts:
             self.max_ts = ts
         size = self.size_s
-        keys = doc_scope_keys(doc)
+        keys = doc_scope_keys(doc, self.sectors)
         if self.is_late(ts):
             assert self.max_ts is not None
             current = window_start(self.max_ts, size)

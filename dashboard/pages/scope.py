@@ -1,5 +1,10 @@
-"""Topic and ticker pages: the negative share with its baseline band and alert spans, and the
-documents behind a clicked point or a selected range."""
+"""Topic, ticker and sector pages: the negative share with its baseline band and alert spans,
+and the documents behind a clicked point or a selected range.
+
+A sector page's figure is the sector's own window stats (tickers and entities, as the worker
+counted them). Its documents are those carrying a ticker of the sector or naming one of its
+entities (FTX, Binance, ...) in the headline: the store keeps tickers, not entities, so the
+entity part is a title match and may include an odd extra headline."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dashboard.bands import ewma_band
 from dashboard.components import GRAPH_CONFIG, documents_table
 from dashboard.context import Context, View
 from dashboard.filters import normalise_ticker
+from ingest.tickers import SECTORS, default_index
 from models.labels import TOPICS
 
 DOC_LIMIT = 100
@@ -23,15 +29,26 @@ MAX_POINTS = 120
 
 
 def parse_path(pathname: str | None) -> tuple[str, str] | None:
-    """("topic", name) or ("ticker", SYM) from ``/topic/<name>`` / ``/ticker/<sym>``."""
+    """("topic", name), ("ticker", SYM) or ("sector", name) from ``/topic/<name>``,
+    ``/ticker/<sym>`` or ``/sector/<name>``."""
     parts = [p for p in (pathname or "").split("/") if p]
-    if len(parts) != 2 or parts[0] not in ("topic", "ticker"):
+    if len(parts) != 2 or parts[0] not in ("topic", "ticker", "sector"):
         return None
     kind, name = parts[0], unquote(parts[1])
     if kind == "topic":
         return (kind, name) if name in TOPICS else None
+    if kind == "sector":
+        return (kind, name) if name in SECTORS else None
     sym = normalise_ticker(name)
     return (kind, sym) if sym else None
+
+
+def sector_members(sector: str) -> tuple[list[str], list[str]]:
+    """Tickers and entity names of ``sector`` in the shipped list (sorted)."""
+    idx = default_index()
+    tickers = sorted(t for t, s in idx.sectors.items() if s == sector)
+    entities = sorted(e for e, s in idx.entity_sectors.items() if s == sector)
+    return tickers, entities
 
 
 def layout(kind: str, name: str) -> html.Div:
@@ -122,12 +139,15 @@ def docs_data(
     v: View = ctx.view(search, max_points=MAX_POINTS)
     f = v.filters
     start, end = span or (v.start, v.end)
+    members: tuple[list[str], list[str]] | None = sector_members(name) if kind == "sector" else None
     rows = queries.find_documents(
         ctx.engine,
         start=start,
         end=end,
         topic=name if kind == "topic" else None,
         ticker=name if kind == "ticker" else None,
+        any_tickers=members[0] if members else None,
+        title_terms=members[1] if members else (),
         source=f.source,
         sentiment=f.sentiment,
         limit=DOC_LIMIT,

@@ -23,6 +23,7 @@ def scored(
     topic: str = "financials",
     source: str = "Wire",
     tickers: tuple[str, ...] = (),
+    entities: tuple[str, ...] = (),
     scored_ok: bool = True,
     p_neg: float | None = None,
 ) -> ScoredDocument:
@@ -38,6 +39,7 @@ def scored(
         link=f"https://news.example/{doc_id}",
         published=published,
         tickers=tickers,
+        entities=entities,
     )
     if not scored_ok:
         return ScoredDocument(document=doc, scored=False, skip_reason="language", scored_at=T0)

@@ -122,6 +122,19 @@ def test_title_falls_back_to_body_and_tickers_merge():
     assert d.tickers == ("AAPL", "TSLA")
 
 
+def test_entities_are_found_at_ingest_and_the_archive_tagging_agrees():
+    from ingest.tickers import tag_document
+
+    d = norm(
+        title="Binance walks away from FTX rescue",
+        summary="Bitcoin slides as the exchange's withdrawals stay frozen",
+        link="https://a/2",
+        published=NOW,
+    )
+    assert d.entities == ("Binance", "FTX") and d.tickers == ("BTC.X",)
+    assert tag_document(d) is d  # the backtest/replay tagging adds nothing to ingest's work
+
+
 def test_huge_fields_are_cut_and_flagged():
     d = norm(title="big " * 50_000, summary="<p>" + "x" * 10_000_000 + "</p>", link="https://a/1")
     assert len(d.title) <= 500 and len(d.summary) <= 1000

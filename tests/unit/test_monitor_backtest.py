@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
+from monitor.backtest_cache import ClassificationCache, model_identity
 from monitor.cli import main
 
 T0 = datetime(2023, 3, 8, tzinfo=UTC)
@@ -49,6 +50,8 @@ def write_archive(path):
 
 
 def run(args):
+    if "--cache" not in args and "--no-cache" not in args:
+        args = [*args, "--no-cache"]  # tests write no cache into the checkout
     r = CliRunner().invoke(main, ["backtest", *args], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     return r.stdout
@@ -81,3 +84,116 @@ def test_backtest_human_output(tmp_path):
     write_archive(path)
     out = run([str(path), "--model", "baseline"])
     assert "840 documents" in out and "topic:financials" in out
+
+
+def write_crypto_archive(path):
+    """A calm day of crypto news (no tickers in the archive, like the 2022 replay), then an
+    exchange collapse named only by the exchange (no ticker)."""
+    lines = []
+    for i in range(240):
+        at = T0 + timedelta(minutes=6 * i)
+        lines.append({"title": f"Bitcoin holds steady {i}", "at": at})
+        lines.append({"title": f"Weather report {i}", "at": at + timedelta(seconds=20)})
+    surge = T0 + timedelta(hours=24)
+    for i in range(60):
+        lines.append(
+            {
+                "title": f"FTX collapse: withdrawals frozen, bankruptcy feared {i}",
+                "at": surge + timedelta(minutes=2 * i),
+            }
+        )
+    with gzip.open(path, "wt") as fh:
+        for n, x in enumerate(lines):
+            obj = {
+                "id": f"c{n:05d}",
+                "source": "Wire",
+                "title": x["title"],
+                "summary": "",
+                "link": f"https://news.example/c{n}",
+                "published": x["at"].isoformat().replace("+00:00", "Z"),
+                "language": "en",
+            }
+            fh.write(json.dumps(obj) + "\n")
+
+
+def test_backtest_tags_archived_documents_and_alerts_on_their_sector(tmp_path):
+    path = tmp_path / "c.jsonl.gz"
+    write_crypto_archive(path)
+    data = json.loads(run([str(path), "--json", "--model", "baseline", "--no-cache"]))
+    assert data["tagged"] == 240 + 60  # Bitcoin -> BTC.X, FTX -> entity FTX
+    sector = [a for a in data["alerts"] if a["scope_kind"] == "sector"]
+    assert [a["scope"] for a in sector] == ["crypto"]
+    a = sector[0]
+    assert a["startsAt"] >= "2023-03-09T00:00:00Z"
+    assert "FTX" in a["evidence"][0]["title"]
+    assert a["dashboard_url"].split("?")[0].endswith("/sector/crypto")
+    # FTX has no ticker: no ticker scope is invented for it.
+    assert not [x for x in data["alerts"] if x["scope_kind"] == "ticker" and "FTX" in x["scope"]]
+
+
+class CountingClassifier:
+    """The lexicon baseline behind the TextClassifier interface, counting texts it scores."""
+
+    def __init__(self):
+        from models.baseline import LexiconBaseline
+
+        self.inner = LexiconBaseline()
+        self.name = self.inner.name
+        self.texts = 0
+
+    def predict(self, texts):
+        self.texts += len(texts)
+        return self.inner.predict(texts)
+
+
+def test_cache_serves_a_second_run_without_the_model_and_changes_nothing(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    write_archive(path)
+    cache_dir = tmp_path / "cache"
+    args = [str(path), "--json", "--model", "baseline"]
+    uncached = run([*args, "--no-cache"])
+    filling = run([*args, "--cache", str(cache_dir)])
+    cached = run([*args, "--cache", str(cache_dir)])
+    assert uncached == filling == cached
+    files = list(cache_dir.glob("lexicon-baseline-*.jsonl"))
+    assert len(files) == 1
+    assert len(files[0].read_text().splitlines()) == 480  # the English documents, once
+
+    from monitor.backtest import classify, read_documents
+
+    docs, _ = read_documents([path])
+    clf = CountingClassifier()
+    cache = ClassificationCache.open(cache_dir, files[0].stem)
+    out = classify(docs, clf, ["en"], cache=cache)
+    assert clf.texts == 0 and cache.hits == 480
+    assert sum(1 for s in out if s.scored) == 480
+
+
+def test_cache_misses_on_changed_text_and_survives_a_cut_line(tmp_path):
+    from models.base import Prediction
+
+    p = Prediction("financials", {"financials": 1.0}, "negative", {"negative": 0.7})
+    cache = ClassificationCache.open(tmp_path, "m-1")
+    cache.put("d1", "Bank fails", p)
+    cache.flush()
+    with cache.path.open("a") as fh:
+        fh.write('{"id": "d2", "text": "ab')  # a crash mid-line
+    again = ClassificationCache.open(tmp_path, "m-1")
+    assert again.get("d1", "Bank fails") == p
+    assert again.get("d1", "Bank fails, shares jump") is None  # same id, other text
+    assert again.get("d2", "anything") is None
+    assert ClassificationCache.open(tmp_path, "m-2").get("d1", "Bank fails") is None
+
+
+def test_model_identity_follows_the_weights(tmp_path):
+    clf = CountingClassifier()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights v1")
+    (folder / "card.json").write_text("{}")
+    first = model_identity(clf, folder)
+    assert first == model_identity(clf, folder)
+    assert first.startswith("lexicon-baseline-")
+    (folder / "model.safetensors").write_bytes(b"weights v2")
+    assert model_identity(clf, folder) != first
+    assert model_identity(clf, None) != first  # folder-less: its source file

@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from monitor_helpers import T0, scored
 
-from monitor.windowing import WindowAggregator, window_start
+from monitor.windowing import (
+    SectorLookup,
+    WindowAggregator,
+    doc_scope_keys,
+    split_scope_key,
+    window_start,
+)
 
 BASE = T0.timestamp()
 
@@ -32,6 +38,44 @@ def test_document_lands_in_its_window_for_every_scope():
     acc = closed[("all:all", w0)]
     assert acc.negative + acc.neutral + acc.positive == acc.count
     assert round(acc.score_sum, 6) == round((0.05 - 0.8) + (0.8 - 0.05), 6)
+
+
+SECTORS = SectorLookup(
+    tickers={"JPM": "financials", "BAC": "financials", "XOM": "energy"},
+    entities={"FTX": "crypto"},
+)
+
+
+def test_sector_scopes_come_from_tickers_and_entities_once_each():
+    d = scored("a", 10, "negative", tickers=("jpm", "BAC", "XOM", "ZZZ"), entities=("FTX",))
+    keys = doc_scope_keys(d, SECTORS)
+    sector_keys = [k for k in keys if k.startswith("sector:")]
+    # Two banks count once in financials; an unknown ticker has no sector.
+    assert sector_keys == ["sector:crypto", "sector:energy", "sector:financials"]
+    assert split_scope_key("sector:crypto") == ("sector", "crypto")
+    # Without a lookup (or without tickers and entities) there are no sector scopes.
+    assert not [k for k in doc_scope_keys(d) if k.startswith("sector:")]
+    plain = scored("b", 10)
+    assert not [k for k in doc_scope_keys(plain, SECTORS) if k.startswith("sector:")]
+    # An unknown StockTwits crypto symbol is crypto.
+    coin = scored("c", 10, tickers=("NEWCOIN.X",))
+    assert "sector:crypto" in doc_scope_keys(coin, SECTORS)
+
+
+def test_sector_windows_aggregate_across_tickers_and_entities():
+    agg = WindowAggregator(300, 900, sectors=SECTORS)
+    agg.add(scored("a", 10, "negative", tickers=("JPM",)))
+    agg.add(scored("b", 20, "neutral", tickers=("BAC",)))
+    agg.add(scored("c", 30, "negative", entities=("FTX",)))
+    agg.add(scored("d", 40, "negative", tickers=("JPM", "BAC")))
+    closed = stats_by_key(agg.close_all())
+    w0 = int(BASE)
+    fin = closed[("sector:financials", w0)]
+    assert (fin.count, fin.negative) == (3, 2)  # d counts once though it has two banks
+    assert closed[("sector:crypto", w0)].count == 1
+    assert closed[("ticker:JPM", w0)].count == 2
+    stat = fin.to_stat("sector:financials", 300)
+    assert (stat.scope_kind, stat.scope) == ("sector", "financials")
 
 
 def test_late_within_lateness_updates_its_window_and_is_reported_again():
