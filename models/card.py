@@ -13,6 +13,26 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def _parent_lines(parent: dict[str, Any]) -> list[str]:
+    """How to rebuild the ``--init`` parent: its own commands (oldest first), then this one."""
+    chain = []
+    node: dict[str, Any] | None = parent
+    while node:
+        chain.append(node)
+        node = node.get("parent")
+    out = [
+        f"Trained from the model `{parent.get('name')}` in `{parent.get('path')}` "
+        f"(`--init`; model.safetensors sha256 `{parent.get('sha256')}`). "
+        "Rebuild it first, with each command's `--out` being the next one's `--init` folder:",
+        "",
+        "```",
+    ]
+    for node in reversed(chain):
+        out.append(node.get("command") or f"(command of {node.get('path')} not recorded)")
+    out += ["```", "", "Then:", ""]
+    return out
+
+
 def render_card(card: dict[str, Any]) -> str:
     """Markdown for a card dict (pure)."""
     out = [f"# Model card: {card.get('name', 'finpulse classifier')}", ""]
@@ -31,6 +51,11 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Reproduce",
         "",
+    ]
+    parent = card.get("parent")
+    if parent:
+        out += _parent_lines(parent)
+    out += [
         "```",
         card.get("command") or "(command not recorded)",
         "```",

@@ -125,6 +125,13 @@ def _command_line() -> str:
     metavar="TASK:CSV",
     help="Extra labelled rows (e.g. analysts' corrections), merged into TASK's train set.",
 )
+@click.option(
+    "--init",
+    default=None,
+    metavar="DIR",
+    help="Start from this finpulse model folder's weights (encoder layers and both heads) "
+    "instead of the base encoder's; needs --finetune full and the same base encoder.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(no_progress: bool, extra: tuple[str, ...], out: str, **opts: Any) -> None:
     """Fine-tune the classifier (LoRA or full) and write a model folder with its card."""

@@ -24,16 +24,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.card import write_card
+from models.card import read_card, write_card
 from models.classifier import (
     FORMAT,
     MultiTaskNet,
     batched_probabilities,
+    build_net,
     lora_state_from_peft,
     pick_device,
+    read_model_config,
 )
 from models.data import Example, read_labelled_csv, sha256_file
-from models.encoder import load_encoder, resolve_encoder
+from models.encoder import EncoderRef, load_encoder, resolve_encoder
 from models.evaluate import classification_metrics
 from models.labels import TASKS
 from monitor.errors import ModelError
@@ -75,6 +77,9 @@ class TrainConfig:
     freeze_embeddings: bool = True
     save_dtype: str = "fp16"  # fp16 | fp32, for full fine-tunes (LoRA adapters stay fp32)
     extra: list[tuple[str, str]] = field(default_factory=list)  # (task, csv path)
+    # A finpulse model folder to start from (its encoder layers and both heads) instead of
+    # the base encoder's weights: continued training, or fine-tuning on corrections.
+    init: str | None = None
     command: str = ""
     progress: bool = True
 
@@ -255,6 +260,57 @@ def _machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} CPU(s), {gpu}, torch {torch.__version__}"
 
 
+def load_parent(cfg: TrainConfig) -> tuple[Any, MultiTaskNet, EncoderRef, dict[str, Any]]:
+    """(tokenizer, net, encoder ref, parent record) from the ``cfg.init`` model folder.
+
+    The net carries the parent's weights (a LoRA parent's adapters merged in), so a full
+    fine-tune continues from exactly the model the parent folder serves. The record names
+    the parent (name, path, weights sha256, its own command) for the new card.
+    """
+    folder = Path(cfg.init or "")
+    config, labels = read_model_config(folder)
+    if cfg.finetune != "full":
+        raise ModelError(
+            f"--init {folder}: starting from a model folder needs --finetune full (new LoRA "
+            "adapters are stored against the base encoder and would drop the parent's weights)"
+        )
+    parent_base = config.get("base_encoder") or {}
+    wanted = resolve_encoder(cfg.encoder or parent_base.get("name"))
+    if wanted.name != parent_base.get("name") or (
+        parent_base.get("sha256") and wanted.sha256 and parent_base["sha256"] != wanted.sha256
+    ):
+        raise ModelError(
+            f"--init {folder}: the parent was trained on base encoder "
+            f"{parent_base.get('name')!r} (sha256 {str(parent_base.get('sha256'))[:12]}…), "
+            f"not {wanted.name!r} (sha256 {str(wanted.sha256)[:12]}…); "
+            "drop --encoder or pass the parent's"
+        )
+    from safetensors import safe_open
+
+    weights = folder / "model.safetensors"
+    with safe_open(str(weights), framework="pt") as fh:
+        stored = list(fh.keys())
+    trained_embeddings = any(k.startswith("encoder.embeddings.") for k in stored)
+    if trained_embeddings and cfg.freeze_embeddings:
+        raise ModelError(
+            f"--init {folder}: the parent trained its embeddings; pass --train-embeddings so "
+            "the new folder stores them too"
+        )
+    tokenizer, net, ref = build_net(folder, config, labels)
+    parent_card = read_card(folder) if (folder / "card.json").is_file() else {}
+    record = {
+        "name": config.get("name", folder.name),
+        "path": str(folder),
+        "sha256": sha256_file(weights),
+        "finetune": config.get("finetune"),
+        "command": parent_card.get("command"),
+        "best": parent_card.get("best"),
+    }
+    if parent_card.get("parent"):
+        record["parent"] = parent_card["parent"]  # the whole chain stays reproducible
+    return tokenizer, net, ref, record
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run training; returns the final card (also written to ``cfg.out``)."""
     from tqdm.auto import tqdm
@@ -266,8 +322,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     data = load_task_data(cfg)
-    ref = resolve_encoder(cfg.encoder)
-    tokenizer, encoder = load_encoder(ref)
+    parent: dict[str, Any] | None = None
+    if cfg.init:
+        tokenizer, net, ref, parent = load_parent(cfg)
+        encoder = net.encoder
+        log.info("starting from %s (%s, sha256 %s)", cfg.init, parent["name"], parent["sha256"])
+    else:
+        ref = resolve_encoder(cfg.encoder)
+        tokenizer, encoder = load_encoder(ref)
     if cfg.finetune == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -281,10 +343,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 bias="none",
             ),
         )
-    elif cfg.freeze_embeddings and hasattr(encoder, "embeddings"):
-        for p in encoder.embeddings.parameters():
-            p.requires_grad = False
-    net = MultiTaskNet(encoder, {t: list(ls) for t, ls in TASKS.items()})
+    else:
+        for p in encoder.parameters():
+            p.requires_grad = True  # build_net hands back an eval-ready net
+        if cfg.freeze_embeddings and hasattr(encoder, "embeddings"):
+            for p in encoder.embeddings.parameters():
+                p.requires_grad = False
+    if parent is None:
+        net = MultiTaskNet(encoder, {t: list(ls) for t, ls in TASKS.items()})
     device = pick_device(cfg.device)
     net.to(device)
     net.train()
@@ -352,6 +418,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "finetune": cfg.finetune,
         "trainable_params": n_trainable,
         "command": cfg.command,
+        **({"parent": parent} if parent else {}),
         "seed": cfg.seed,
         "config": {k: v for k, v in asdict(cfg).items() if k not in ("command", "progress")},
         "data": [f for td in data.values() for f in td.files],
@@ -359,11 +426,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "history": [],
         "total_steps": total_steps,
     }
+    bar = tqdm(total=total_steps, disable=not cfg.progress, desc="train", unit="step")
+    if parent is not None:
+        # Step 0: the parent as loaded, on this run's dev sets (the bar to beat; not saved).
+        _, entry = _eval_entry(
+            evaluate_dev(net, tokenizer, data, cfg, device), 0, steps_per_epoch, started
+        )
+        card["history"].append(entry)
+        log.info("eval %s", json.dumps(entry))
+        bar.write(f"eval {json.dumps(entry)} (parent)")
     best_score = -1.0
     bad_evals = 0
     step = 0
     stop = False
-    bar = tqdm(total=total_steps, disable=not cfg.progress, desc="train", unit="step")
     running: dict[str, float] = {t: 0.0 for t in data}
     epoch = 0
     while not stop and step < total_steps:
@@ -406,14 +481,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             last = step >= total_steps
             if due or last:
                 dev = evaluate_dev(net, tokenizer, data, cfg, device)
-                score = (dev["sentiment"]["macro_f1"] + dev["topic"]["macro_f1"]) / 2
-                entry = {
-                    "step": step,
-                    "epoch": round(step / steps_per_epoch, 3),
-                    "elapsed_s": round(time.time() - started, 1),
-                    "score": round(score, 4),
-                    **{f"{t}_{k}": dev[t][k] for t in dev for k in ("accuracy", "macro_f1")},
-                }
+                score, entry = _eval_entry(dev, step, steps_per_epoch, started)
                 card["history"].append(entry)
                 log.info("eval %s", json.dumps(entry))
                 bar.write(f"eval {json.dumps(entry)}")
@@ -443,6 +511,21 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     card["finished_s"] = round(time.time() - started, 1)
     _update_history(Path(cfg.out), card)
     return card
+
+
+def _eval_entry(
+    dev: dict[str, dict[str, Any]], step: int, steps_per_epoch: int, started: float
+) -> tuple[float, dict[str, Any]]:
+    """(score, history entry) of one dev evaluation; score = mean of the two macro-F1s."""
+    score = (dev["sentiment"]["macro_f1"] + dev["topic"]["macro_f1"]) / 2
+    entry = {
+        "step": step,
+        "epoch": round(step / steps_per_epoch, 3),
+        "elapsed_s": round(time.time() - started, 1),
+        "score": round(score, 4),
+        **{f"{t}_{k}": dev[t][k] for t in dev for k in ("accuracy", "macro_f1")},
+    }
+    return score, entry
 
 
 def _update_history(out: Path, card: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from models.data import sha256_file
 from models.testing import make_tiny_data, make_tiny_encoder, write_csv
 from monitor.cli import main
 
@@ -108,3 +109,49 @@ def test_classify_explain_adds_word_weights(trained):
     assert r.exit_code == 0, r.output
     ex = json.loads(r.stdout.strip())["explanation"]
     assert ex["words"] == ["bank", "plunges"] and len(ex["weights"]) == 2
+
+
+def _train_from(parent, data, out, *more):
+    args = ["train", "--data-dir", str(data), "--out", str(out), "--init", str(parent)]
+    args += ["--finetune", "full", "--max-steps", "1", "--batch-size", "8", "--max-length", "16"]
+    return CliRunner().invoke(main, [*args, "--no-progress", *more])
+
+
+def test_train_init_continues_from_a_model_folder_and_records_the_parent(trained, tmp_path):
+    lora_parent, data, _ = trained
+    parent_card = json.loads((lora_parent / "card.json").read_text())
+    child, grandchild = tmp_path / "child", tmp_path / "grandchild"
+    # A LoRA parent (adapters merged in) continued as a full fine-tune, then continued again.
+    assert _train_from(lora_parent, data, child).exit_code == 0
+    result = _train_from(child, data, grandchild, "--extra", f"sentiment:{trained[2]}")
+    assert result.exit_code == 0, result.output
+    card = json.loads((child / "card.json").read_text())
+    # Step 0 scores the weights as loaded: exactly the parent's best checkpoint.
+    step0 = card["history"][0]
+    assert step0["step"] == 0
+    assert {k: step0[k] for k in step0 if "_" in k and k != "elapsed_s"} == {
+        k: v for k, v in parent_card["best"].items() if "_" in k and k != "elapsed_s"
+    }
+    parent = card["parent"]
+    assert parent["path"] == str(lora_parent) and parent["name"] == parent_card["name"]
+    assert parent["sha256"] == sha256_file(lora_parent / "model.safetensors")
+    assert parent["command"] == parent_card["command"] and "--init" not in parent["command"]
+    assert f"--init {child}" in json.loads((grandchild / "card.json").read_text())["command"]
+    # The grandchild's card gives the whole chain of commands, oldest first.
+    md = (grandchild / "card.md").read_text()
+    first, second = md.index(parent_card["command"]), md.index(card["command"])
+    assert first < second < md.index(f"--init {child}")
+
+
+def test_train_init_refuses_another_base_encoder_and_lora(trained, tmp_path):
+    parent, data, _ = trained
+    other = make_tiny_encoder(tmp_path / "other", seed=1)
+    wrong = _train_from(parent, data, tmp_path / "a", "--encoder", str(other))
+    assert wrong.exit_code != 0
+    assert "the parent was trained on base encoder" in wrong.output
+    lora = CliRunner().invoke(
+        main,
+        ["train", "--data-dir", str(data), "--init", str(parent), "--out", str(tmp_path / "b")],
+    )
+    assert lora.exit_code != 0 and "needs --finetune full" in lora.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
