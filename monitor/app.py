@@ -21,6 +21,7 @@ from models.base import Prediction, TextClassifier
 from monitor.errors import BrokerError
 from monitor.offload import Offload
 from monitor.schemas import Document, SchemaError, ScoredDocument
+from monitor.scoring import language_supported, scored, skipped
 from monitor.settings import Settings
 from monitor.store import Store
 
@@ -53,32 +54,6 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
         window_stats=topic("window-stats"),
         alerts=topic("alerts"),
         alerts_dead=topic("alerts.dead"),
-    )
-
-
-def language_supported(language: str | None, languages: Sequence[str]) -> bool:
-    """True when the document's language (primary subtag, e.g. ``en`` of ``en-US``) is handled.
-
-    A document without a language tag is scored: most English feeds do not declare one.
-    """
-    if not language:
-        return True
-    primary = language.strip().lower().replace("_", "-").split("-")[0]
-    return primary in {lang.lower() for lang in languages}
-
-
-def skipped(doc: Document, reason: str) -> ScoredDocument:
-    return ScoredDocument(document=doc, scored=False, skip_reason=reason)
-
-
-def scored(doc: Document, pred: Prediction, model: str) -> ScoredDocument:
-    return ScoredDocument(
-        document=doc,
-        topic=pred.topic,
-        topic_probs=pred.topic_probs,
-        sentiment=pred.sentiment,
-        sentiment_probs=pred.sentiment_probs,
-        model=model,
     )
 
 

@@ -25,6 +25,7 @@ from models.base import Prediction, TextClassifier
 from monitor.alert_pipeline import AlertPipeline
 from monitor.backtest_cache import ClassificationCache
 from monitor.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
+from monitor.scoring import language_supported, scored
 from monitor.settings import Settings
 from monitor.windowing import SectorLookup
 
@@ -34,15 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 256
-
-
-def language_supported(language: str | None, languages: Sequence[str]) -> bool:
-    """Same rule as the worker (``monitor.app.language_supported``), kept here so the offline
-    path needs no Faust import: primary subtag, case-insensitive; no tag means supported."""
-    if not language:
-        return True
-    primary = language.strip().lower().replace("_", "-").split("-")[0]
-    return primary in {lang.lower() for lang in languages}
 
 
 @dataclass
@@ -157,23 +149,15 @@ def classify(
     todo: list[Document] = []
     scored_at = docs[0].published if docs else None
 
-    def scored(d: Document, p: Prediction) -> ScoredDocument:
-        return ScoredDocument(
-            document=d,
-            topic=p.topic,
-            topic_probs=p.topic_probs,
-            sentiment=p.sentiment,
-            sentiment_probs=p.sentiment_probs,
-            model=classifier.name,
-            scored_at=scored_at or d.published,
-        )
+    def scored_doc(d: Document, p: Prediction) -> ScoredDocument:
+        return scored(d, p, classifier.name, scored_at or d.published)
 
     def flush() -> None:
         if not todo:
             return
         preds = classifier.predict([d.text for d in todo])
         for d, p in zip(todo, preds, strict=True):
-            out.append(scored(d, p))
+            out.append(scored_doc(d, p))
             if cache is not None:
                 cache.put(d.id, d.text, p)
         if cache is not None:
@@ -185,7 +169,7 @@ def classify(
         if language_supported(d.language, languages):
             hit = cache.get(d.id, d.text) if cache is not None else None
             if hit is not None:
-                out.append(scored(d, hit))
+                out.append(scored_doc(d, hit))
             else:
                 todo.append(d)
                 if len(todo) >= batch_size:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from models.base import Prediction
-from monitor.app import classify_batch, create_app, language_supported
+from monitor.app import classify_batch, create_app
 from monitor.schemas import Document
+from monitor.scoring import language_supported
 from monitor.settings import load_settings
 from monitor.store import Store
 

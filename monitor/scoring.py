@@ -1,0 +1,41 @@
+"""How a classifier's output becomes a ScoredDocument: one rule for the stream worker and the
+offline backtest (no Faust import, so the backtest stays broker-free)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from models.base import Prediction
+from monitor.schemas import Document, ScoredDocument
+
+
+def language_supported(language: str | None, languages: Sequence[str]) -> bool:
+    """True when the document's language (primary subtag, e.g. ``en`` of ``en-US``) is handled.
+
+    A document without a language tag is scored: most English feeds do not declare one.
+    """
+    if not language:
+        return True
+    primary = language.strip().lower().replace("_", "-").split("-")[0]
+    return primary in {lang.lower() for lang in languages}
+
+
+def skipped(doc: Document, reason: str) -> ScoredDocument:
+    return ScoredDocument(document=doc, scored=False, skip_reason=reason)
+
+
+def scored(
+    doc: Document, pred: Prediction, model: str, scored_at: datetime | None = None
+) -> ScoredDocument:
+    """``scored_at`` defaults to now; the backtest passes a fixed time for byte-stable output."""
+    extra = {"scored_at": scored_at} if scored_at is not None else {}
+    return ScoredDocument(
+        document=doc,
+        topic=pred.topic,
+        topic_probs=pred.topic_probs,
+        sentiment=pred.sentiment,
+        sentiment_probs=pred.sentiment_probs,
+        model=model,
+        **extra,
+    )
