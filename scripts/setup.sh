@@ -35,12 +35,16 @@ if [ -f "$stamp" ] && grep -qx "$key" "$stamp" 2>/dev/null \
    && "$VENV/bin/python" -c "import monitor, torch" 2>/dev/null; then
   echo "[setup] environment up to date"
 else
-  echo "[setup] installing finpulse$extras (about 2 minutes on a fresh machine)"
-  $PIP install -q --upgrade pip
+  echo "[setup] installing finpulse$extras (about 2 minutes on a fresh machine; log: $VENV/pip.log)"
+  # pip's and the build backend's chatter goes to a log, shown in full only when a step fails.
+  log="$VENV/pip.log"
+  : > "$log"
+  quiet() { "$@" >>"$log" 2>&1 || { cat "$log" >&2; echo "[setup] failed: $*" >&2; exit 1; }; }
+  quiet $PIP install -q --upgrade pip
   if ! has_cuda && ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-    $PIP install -q -c "$constraints" "torch==2.13.0"
+    quiet $PIP install -q -c "$constraints" "torch==2.13.0"
   fi
-  $PIP install -q -c "$constraints" -e ".$extras"
+  quiet $PIP install -q -c "$constraints" -e ".$extras"
   echo "$key" > "$stamp"
 fi
 
