@@ -19,3 +19,8 @@ def setup_logging(level: str = "INFO") -> None:
     for noisy in ("aiokafka", "kafka", "faust", "mode", "urllib3", "httpx", "werkzeug"):
         if level != "DEBUG":
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    if level != "DEBUG":
+        # Faust warns "producer buffer full" whenever more than 100 table changelog records
+        # wait to be sent: ordinary back-pressure during a fast replay (it then flushes and
+        # nothing is lost), not a fault an operator can act on.
+        logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
