@@ -342,10 +342,8 @@ def normalize(
             flags.append("language:unknown")
 
     index = tickers if tickers is not None else default_index()
-    text = f"{title}\n{summary}"
-    found = index.extract(text)
+    found, entities = index.scan(f"{title}\n{summary}")
     symbols = sorted(set(found) | {t.strip().upper() for t in item.tickers if t and t.strip()})
-    entities = index.entities(text)
 
     author = clean_text(item.author, 200) or None
     return Document(

@@ -194,8 +194,16 @@ class TickerIndex:
 
     def extract(self, text: str) -> list[str]:
         """Sorted, unique tickers found in ``text``."""
+        return self.scan(text)[0]
+
+    def entities(self, text: str) -> list[str]:
+        """Sorted, unique entity names (rows without a ticker) mentioned in ``text``."""
+        return self.scan(text)[1]
+
+    def scan(self, text: str) -> tuple[list[str], list[str]]:
+        """(tickers, entities) of ``text``, both sorted and unique, in one pass over its names."""
         if not text:
-            return []
+            return [], []
         found: set[str] = set()
         for m in _CASHTAG_RE.finditer(text):
             sym = m.group(1)
@@ -213,15 +221,14 @@ class TickerIndex:
                 found.add(sym)
             else:
                 found.add(f"{sym}.{_EXCHANGE_SUFFIX[exchange]}")
+        entities: set[str] = set()
         if self.names:
-            found.update(n.ticker for n in self._names_in(text) if n.ticker)
-        return sorted(found)
-
-    def entities(self, text: str) -> list[str]:
-        """Sorted, unique entity names (rows without a ticker) mentioned in ``text``."""
-        if not text or not self.entity_sectors:
-            return []
-        return sorted({n.entity for n in self._names_in(text) if n.entity})
+            for n in self._names_in(text):
+                if n.ticker:
+                    found.add(n.ticker)
+                elif n.entity:
+                    entities.add(n.entity)
+        return sorted(found), sorted(entities)
 
     def _names_in(self, text: str) -> set[_Name]:
         tokens = _TOKEN_RE.findall(text)
@@ -277,9 +284,9 @@ def tag_document(doc: Document, index: TickerIndex | None = None) -> Document:
     the current list or carry no tickers at all; a document needing nothing is returned as
     is."""
     index = index if index is not None else default_index()
-    text = f"{doc.title}\n{doc.summary}"
-    tickers = tuple(sorted(set(doc.tickers) | set(index.extract(text))))
-    entities = tuple(sorted(set(doc.entities) | set(index.entities(text))))
+    found, named = index.scan(f"{doc.title}\n{doc.summary}")
+    tickers = tuple(sorted(set(doc.tickers) | set(found)))
+    entities = tuple(sorted(set(doc.entities) | set(named)))
     if tickers == doc.tickers and entities == doc.entities:
         return doc
     return doc.model_copy(update={"tickers": tickers, "entities": entities})

@@ -32,7 +32,8 @@ from models.base import Prediction, TextClassifier
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE_DIR = Path(".finpulse") / "cache" / "backtest"
+# Under the settings' data_dir (default .finpulse), like the store and the archive.
+CACHE_SUBDIR = Path("cache") / "backtest"
 
 
 def text_digest(text: str) -> str:

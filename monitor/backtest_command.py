@@ -7,7 +7,6 @@ import logging
 
 import click
 
-from monitor.backtest_cache import DEFAULT_CACHE_DIR
 from monitor.cli import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +26,9 @@ log = logging.getLogger(__name__)
     "--cache",
     "cache_dir",
     type=click.Path(file_okay=False),
-    default=str(DEFAULT_CACHE_DIR),
-    show_default=True,
-    help="Folder of cached model outputs (keyed by model identity + document id + text).",
+    default=None,
+    help="Folder of cached model outputs (keyed by model identity + document id + text); "
+    "default: <data_dir>/cache/backtest.",
 )
 @click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
 @click.pass_context
@@ -39,7 +38,7 @@ def backtest(
     as_json: bool,
     html_path: str | None,
     model_path: str | None,
-    cache_dir: str,
+    cache_dir: str | None,
     no_cache: bool,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
@@ -51,7 +50,7 @@ def backtest(
 
     from models.registry import SHIPPED_MODEL, load_classifier
     from monitor.backtest import run_backtest, write_html
-    from monitor.backtest_cache import ClassificationCache, model_identity
+    from monitor.backtest_cache import CACHE_SUBDIR, ClassificationCache, model_identity
 
     settings = get_settings(ctx)
     if model_path is not None:
@@ -63,7 +62,8 @@ def backtest(
     if not no_cache:
         path = settings.model.path
         folder = None if path == "baseline" else Path(path).expanduser() if path else SHIPPED_MODEL
-        cache = ClassificationCache.open(cache_dir, model_identity(classifier, folder))
+        where = Path(cache_dir) if cache_dir else settings.data_path / CACHE_SUBDIR
+        cache = ClassificationCache.open(where, model_identity(classifier, folder))
     result = run_backtest(list(files), settings, classifier, cache=cache)
     log.info(
         "backtest: %d documents, %d scored, %d alerts in %.1fs",

@@ -197,3 +197,15 @@ def test_model_identity_follows_the_weights(tmp_path):
     (folder / "model.safetensors").write_bytes(b"weights v2")
     assert model_identity(clf, folder) != first
     assert model_identity(clf, None) != first  # folder-less: its source file
+
+
+def test_cache_defaults_to_the_settings_data_dir(tmp_path, monkeypatch):
+    path = tmp_path / "a.jsonl.gz"
+    write_archive(path)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("FINPULSE_DATA_DIR", str(data_dir))
+    r = CliRunner().invoke(
+        main, ["backtest", str(path), "--json", "--model", "baseline"], catch_exceptions=False
+    )
+    assert r.exit_code == 0, r.output
+    assert len(list((data_dir / "cache" / "backtest").glob("lexicon-baseline-*.jsonl"))) == 1
