@@ -23,8 +23,8 @@ from urllib.parse import quote
 from flask import Flask, jsonify, redirect, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from monitor.errors import ConfigError
-from monitor.settings import DashboardSettings
+from foundation.errors import ConfigError
+from foundation.settings import DashboardSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from foundation.errors import SourceError
+from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.normalize import language_tag
 from ingest.sources.base import ParseResult, Source
-from monitor.errors import SourceError
-from monitor.schemas import Document, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ async def fetch(
 
 
 class DocumentPublisher(Protocol):
-    """What the pipeline needs from :class:`ingest.publisher.Publisher`."""
+    """What the pipeline needs from :class:`foundation.kafka.publisher.Publisher`."""
 
     def publish(self, doc: Document) -> None: ...
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from foundation.errors import ModelError
+from foundation.settings import ModelSettings
 from models.base import TextClassifier
-from monitor.errors import ModelError
-from monitor.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from foundation.schemas import Document
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.poller import Pipeline, backoff_delay, retry_after_seconds
-from monitor.schemas import Document
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():

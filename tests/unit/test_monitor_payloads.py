@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from monitor_helpers import T0
 
-from monitor.alerts import fingerprint, group_alerts
-from monitor.notifiers import TokenBucket, backoff_delay
-from monitor.payloads import (
+from foundation.schemas import Alert, Evidence
+from monitor.core.lifecycle import fingerprint, group_alerts
+from monitor.core.payloads import (
     alertmanager_payload,
     body_bytes,
     pagerduty_event,
@@ -19,7 +19,7 @@ from monitor.payloads import (
     verify_signature,
     webhook_payload,
 )
-from monitor.schemas import Alert, Evidence
+from monitor.stream.notifiers import TokenBucket, backoff_delay
 
 
 def alert(scope="banking", status="firing") -> Alert:

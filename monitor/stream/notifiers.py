@@ -25,9 +25,11 @@ from typing import Any
 import httpx
 from sqlalchemy import and_, select
 
-from monitor.alerts import AlertGroup, group_alerts
-from monitor.errors import ConfigError
-from monitor.payloads import (
+from foundation.errors import ConfigError
+from foundation.schemas import Alert
+from foundation.settings import SinkSettings
+from monitor.core.lifecycle import AlertGroup, group_alerts
+from monitor.core.payloads import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     alertmanager_payload,
@@ -37,8 +39,6 @@ from monitor.payloads import (
     slack_message,
     webhook_payload,
 )
-from monitor.schemas import Alert
-from monitor.settings import SinkSettings
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class Sink:
 class Dispatcher:
     """Sends alerts to every configured sink, recording deliveries and dead letters.
 
-    ``store`` (optional) is a ``monitor.store.Store``: used to skip alerts already delivered
+    ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
     to a sink (so a redelivered alert event or a restart never notifies twice) and to record
     the outcome. ``dead_letter`` (optional) is awaited for every alert that exhausted its
     retries on a sink (the stream shell sends it to the dead-letter topic).
@@ -295,7 +295,7 @@ class Dispatcher:
     def _delivered(self, a: Alert, sink: str) -> bool:
         if self.store is None:
             return False
-        from monitor.store import deliveries
+        from foundation.store import deliveries
 
         c = deliveries.c
         stmt = select(c.state).where(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from foundation.schemas import Document, ScoredDocument
 from models.base import Prediction
-from monitor.schemas import Document, ScoredDocument
 
 
 def language_supported(language: str | None, languages: Sequence[str]) -> bool:

@@ -28,7 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from monitor.errors import ConfigError
+from foundation.errors import ConfigError
 
 CONFIG_ENV = "FINPULSE_CONFIG"
 
@@ -95,7 +95,7 @@ class RuleSettings(Section):
     persistence_n: int = Field(3, ge=1)
     resolve_after_windows: int = Field(3, ge=1)
     # negative_share: share test (+ negative-volume test when require_volume);
-    # volume: window count against its baseline only (see monitor/detection.py).
+    # volume: window count against its baseline only (see monitor/core/detection.py).
     kind: Literal["negative_share", "volume"] = "negative_share"
     # The tests judge the sum of the last span_windows windows (a rolling span).
     span_windows: int = Field(12, ge=1)
@@ -231,3 +231,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+
+
+def get_settings(ctx: Any) -> Settings:
+    """The validated Settings for a CLI subcommand (loaded once by the root click group)."""
+    settings: Settings = ctx.find_root().obj["settings"]
+    return settings

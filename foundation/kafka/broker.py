@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from monitor.errors import BrokerError
+from foundation.errors import BrokerError
 
 log = logging.getLogger(__name__)
 

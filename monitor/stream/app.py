@@ -17,13 +17,13 @@ from typing import Any
 
 import faust
 
+from foundation.errors import BrokerError
+from foundation.schemas import Document, SchemaError, ScoredDocument
+from foundation.settings import Settings
+from foundation.store import Store
 from models.base import Prediction, TextClassifier
-from monitor.errors import BrokerError
-from monitor.offload import Offload
-from monitor.schemas import Document, SchemaError, ScoredDocument
-from monitor.scoring import language_supported, scored, skipped
-from monitor.settings import Settings
-from monitor.store import Store
+from monitor.core.scoring import language_supported, scored, skipped
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
 
 def broker_url(settings: Settings) -> str:
     """The kafka:// URL the app connects to; the embedded broker's address must be resolved."""
-    from monitor.broker import resolve_bootstrap
+    from foundation.kafka.broker import resolve_bootstrap
 
     return "kafka://" + ",".join(
         s.removeprefix("kafka://") for s in resolve_bootstrap(settings).split(",")
@@ -276,7 +276,7 @@ def create_app(
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
 
-    from monitor import stream_alerts
+    from monitor.stream import alerts as stream_alerts
 
     stream_alerts.register(app, settings, topics, store)
     return app

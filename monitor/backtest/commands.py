@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from monitor.cli import get_settings
+from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def backtest(
     from pathlib import Path
 
     from models.registry import SHIPPED_MODEL, load_classifier
-    from monitor.backtest import run_backtest, write_html
-    from monitor.backtest_cache import CACHE_SUBDIR, ClassificationCache, model_identity
+    from monitor.backtest.cache import CACHE_SUBDIR, ClassificationCache, model_identity
+    from monitor.backtest.run import run_backtest, write_html
 
     settings = get_settings(ctx)
     if model_path is not None:
