@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from foundation.errors import SourceError
+from foundation.language import language_supported
 from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
-from ingest.normalize import language_tag
 from ingest.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class Pipeline:
                     "%s: duplicate (%s) of %s: %s", source, verdict.reason, verdict.of, doc.id
                 )
                 continue
-            if language_tag(doc.language) not in self.languages:
+            if not language_supported(doc.language, self.languages):
                 unsupported += 1  # still published and archived; the worker skips scoring
             fresh.append(doc)
         for doc in fresh:

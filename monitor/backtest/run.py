@@ -21,12 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foundation.language import language_supported, skip_reason
 from foundation.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
 from foundation.settings import Settings
 from models.base import Prediction, TextClassifier
 from monitor.backtest.cache import ClassificationCache
 from monitor.core.pipeline import AlertPipeline
-from monitor.core.scoring import language_supported, scored
+from monitor.core.scoring import scored
 from monitor.core.windowing import SectorLookup
 
 if TYPE_CHECKING:
@@ -175,8 +176,7 @@ def classify(
                 if len(todo) >= batch_size:
                     flush()
         else:
-            lang = (d.language or "").strip().lower().replace("_", "-").split("-")[0]
-            reason = f"language:{lang}"
+            reason = skip_reason(d.language)
             skipped[reason] = skipped.get(reason, 0) + 1
             out.append(
                 ScoredDocument(document=d, scored=False, skip_reason=reason, scored_at=d.published)

@@ -18,11 +18,12 @@ from typing import Any
 import faust
 
 from foundation.errors import BrokerError
+from foundation.language import language_supported, skip_reason
 from foundation.schemas import Document, SchemaError, ScoredDocument
 from foundation.settings import Settings
 from foundation.store import Store
 from models.base import Prediction, TextClassifier
-from monitor.core.scoring import language_supported, scored, skipped
+from monitor.core.scoring import scored, skipped
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,7 @@ async def classify_batch(
         if language_supported(d.language, languages):
             todo.append(i)
         else:
-            lang = (d.language or "").strip().lower().split("-")[0]
-            out[i] = skipped(d, f"language:{lang}")
+            out[i] = skipped(d, skip_reason(d.language))
     if todo:
         results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from foundation.language import language_supported
 from foundation.schemas import Document
 from foundation.settings import load_settings
 from foundation.store import Store
 from models.base import Prediction
-from monitor.core.scoring import language_supported
 from monitor.stream.app import classify_batch, create_app
 
 PRED = Prediction(
