@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from foundation.errors import ConfigError
+from foundation.http import USER_AGENT
 
 CONFIG_ENV = "FINPULSE_CONFIG"
 
@@ -149,7 +150,7 @@ class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
     archive_dir: str = ".finpulse/archive"
-    user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+    user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
 

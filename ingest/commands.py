@@ -157,9 +157,9 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
             check_reachable,
             create_topics,
             resolve_bootstrap,
-            settings_topics,
         )
         from foundation.kafka.publisher import Publisher
+        from foundation.kafka.topics import DOCUMENTS, settings_topics
         from ingest.archive import ArchiveWriter
 
         # broker.url, else the embedded broker this machine runs (`finpulse broker`/`demo`).
@@ -168,7 +168,7 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
         publisher = Publisher(
             bootstrap,
-            settings.broker.topic("documents"),
+            settings.broker.topic(DOCUMENTS),
             embedded=settings.broker.embedded,
         )
         archive = None if no_archive else ArchiveWriter(settings.ingest.archive_dir)

@@ -31,25 +31,13 @@ import httpx
 
 from foundation.errors import SourceError
 from foundation.language import language_supported
+from foundation.retry import backoff_delay
 from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
-
-
-def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before the next try after ``failures`` consecutive failures (>= 1).
-
-    Exponential (``base * 2**(failures-1)``), capped at ``cap``, with "equal jitter": half
-    of it fixed, half uniformly random, so many failing sources do not retry in lockstep
-    and the delay never collapses to zero.
-    """
-    if failures < 1:
-        return 0.0
-    raw = min(cap, base * 2.0 ** min(failures - 1, 60))
-    return raw / 2 + rng.uniform(0, raw / 2)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -311,7 +299,7 @@ class Poller:
                 state.failures,
                 base=settings.backoff_base_s,
                 cap=settings.backoff_max_s,
-                rng=self.rng,
+                rng=self.rng.random,
             )
             if retry is not None:
                 delay = min(max(delay, retry), settings.backoff_max_s)

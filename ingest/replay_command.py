@@ -70,9 +70,9 @@ def replay(
         check_reachable,
         create_topics,
         resolve_bootstrap,
-        settings_topics,
     )
     from foundation.kafka.publisher import Publisher
+    from foundation.kafka.topics import DOCUMENTS, settings_topics
     from ingest.archive import archive_files
     from ingest.replay import AioPublisher, replay_files
     from ingest.tickers import tag_document
@@ -89,7 +89,7 @@ def replay(
     bootstrap = resolve_bootstrap(settings)
     check_reachable(bootstrap, 10.0)
     create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
-    topic = settings.broker.topic("documents")
+    topic = settings.broker.topic(DOCUMENTS)
     paced = speed is not None or max_rate is not None
     publisher: Any
     if batch_size > 1:
@@ -104,7 +104,7 @@ def replay(
     log.info(
         "replaying %d file(s) to %s on %s%s%s",
         len(files),
-        settings.broker.topic("documents"),
+        settings.broker.topic(DOCUMENTS),
         bootstrap,
         f", {speed:g}x real time" if speed else "",
         f", at most {max_rate:g} docs/s" if max_rate else "",

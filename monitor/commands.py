@@ -29,7 +29,8 @@ def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
 @click.pass_context
 def broker(ctx: click.Context, port: int | None) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, in memory) in the foreground."""
-    from foundation.kafka.broker import EmbeddedBroker, address_file, settings_topics
+    from foundation.kafka.broker import EmbeddedBroker, address_file
+    from foundation.kafka.topics import settings_topics
 
     settings = get_settings(ctx)
     topics = settings_topics(settings)
@@ -110,7 +111,8 @@ def run_worker(app: Any, loglevel: str, stop_grace_s: float = STOP_GRACE_S) -> N
 @click.pass_context
 def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
-    from foundation.kafka.broker import create_topics, resolve_bootstrap, settings_topics
+    from foundation.kafka.broker import create_topics, resolve_bootstrap
+    from foundation.kafka.topics import settings_topics
     from monitor.stream.app import create_app
 
     settings = get_settings(ctx)

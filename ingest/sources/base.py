@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import ClassVar
 
 from foundation.errors import SourceError
+from foundation.http import USER_AGENT
 from foundation.schemas import Document
 from foundation.settings import SourceSettings
 from ingest.normalize import Kind, Normalizer, RawItem
 from ingest.tickers import TickerIndex, default_index
 
-DEFAULT_USER_AGENT = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+DEFAULT_USER_AGENT = USER_AGENT
 
 
 @dataclass

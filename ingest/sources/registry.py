@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -11,6 +10,7 @@ from pydantic import ValidationError
 
 from foundation.errors import ConfigError, SourceError
 from foundation.settings import Settings, SourceSettings
+from foundation.toml import read_toml
 from ingest.sources.base import DEFAULT_USER_AGENT, Source
 from ingest.tickers import TickerIndex
 
@@ -48,10 +48,7 @@ def default_sources_path() -> Path:
 
 def load_source_list(path: str | Path) -> list[SourceSettings]:
     """``[[sources]]`` tables of a TOML file as SourceSettings; ConfigError names a bad one."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read source list {path}: {exc}") from None
+    data = read_toml(path, "source list")
     out: list[SourceSettings] = []
     for n, table in enumerate(data.get("sources", []), start=1):
         try:

@@ -213,8 +213,8 @@ class Supervisor:
             EmbeddedBroker,
             address_file,
             check_reachable,
-            settings_topics,
         )
+        from foundation.kafka.topics import settings_topics
 
         if self.settings.broker.url:
             bootstrap = self.settings.broker.url.removeprefix("kafka://")

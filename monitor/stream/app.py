@@ -18,6 +18,7 @@ from typing import Any
 import faust
 
 from foundation.errors import BrokerError
+from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
 from foundation.schemas import Document, SchemaError, ScoredDocument
 from foundation.settings import Settings
@@ -50,11 +51,11 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
         )
 
     return Topics(
-        documents=topic("documents"),
-        scored=topic("scored"),
-        window_stats=topic("window-stats"),
-        alerts=topic("alerts"),
-        alerts_dead=topic("alerts.dead"),
+        documents=topic(topic_names.DOCUMENTS),
+        scored=topic(topic_names.SCORED),
+        window_stats=topic(topic_names.WINDOW_STATS),
+        alerts=topic(topic_names.ALERTS),
+        alerts_dead=topic(topic_names.ALERTS_DEAD),
     )
 
 
@@ -262,7 +263,7 @@ def create_app(
         # The line tests and the demo supervisor wait for: partitions are assigned.
         if not ready["logged"]:
             ready["logged"] = True
-            log.info("worker ready: consuming %s", settings.broker.topic("documents"))
+            log.info("worker ready: consuming %s", settings.broker.topic(topic_names.DOCUMENTS))
 
     @app.on_before_shutdown.connect
     async def _close(sender: Any, **kwargs: Any) -> None:

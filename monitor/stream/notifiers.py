@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import and_, select
 
 from foundation.errors import ConfigError
+from foundation.retry import backoff_delay
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
 from monitor.core.lifecycle import AlertGroup, group_alerts
@@ -43,15 +44,6 @@ from monitor.core.payloads import (
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
-
-
-def backoff_delay(
-    attempt: int, base_s: float, cap_s: float, rng: Callable[[], float] = random.random
-) -> float:
-    """Delay before retry number ``attempt`` (0-based): capped exponential with equal jitter,
-    i.e. uniform in [d/2, d] with d = min(cap, base * 2**attempt)."""
-    d = min(cap_s, base_s * (2**attempt))
-    return d / 2 + rng() * d / 2
 
 
 class TokenBucket:
@@ -199,7 +191,9 @@ class Sink:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             if attempt < self.cfg.max_retries:
-                delay = backoff_delay(attempt, self.base_delay_s, self.max_delay_s, self.rng)
+                delay = backoff_delay(
+                    attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
+                )
                 if retry_after is not None:
                     delay = min(self.max_delay_s, max(delay, retry_after))
                 log.warning(

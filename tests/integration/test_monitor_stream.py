@@ -174,7 +174,8 @@ def statuses(r: Receiver) -> list[tuple[str, str]]:
 
 
 def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
-    from foundation.kafka.broker import EmbeddedBroker, settings_topics
+    from foundation.kafka.broker import EmbeddedBroker
+    from foundation.kafka.topics import settings_topics
     from foundation.settings import Settings
 
     hook, pd = Receiver().start(), Receiver().start()

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from cli.main import COMMANDS
-from foundation.kafka.broker import TOPIC_NAMES
+from foundation.kafka.topics import TOPIC_NAMES
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
