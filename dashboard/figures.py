@@ -11,6 +11,7 @@ passed in. Times are naive UTC strings (plotly.js does not honour offsets); axis
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -436,4 +437,180 @@ def alert_timeline_figure(alerts: Sequence[AlertRow], start: datetime, end: date
         )
     fig["layout"]["xaxis"]["range"] = [naive_utc(start), naive_utc(end)]
     fig["layout"]["yaxis"].update(automargin=True, type="category")
+    return fig
+
+
+# --- backtest report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BinnedSeries:
+    """One scope's window stats summed into bins of ``bin_s`` seconds (every bin of the run's
+    range, empty ones with count 0, so lines break where nothing was seen)."""
+
+    scope_kind: str
+    scope: str
+    bin_s: int
+    starts: list[datetime]
+    counts: list[int]
+    negative: list[int]
+    score_sum: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSpan:
+    """An alert episode as the report draws it: a shaded span and a hover text."""
+
+    starts_at: datetime
+    ends_at: datetime | None
+    text: str
+
+
+def bin_label(bin_s: int) -> str:
+    return f"{bin_s // 60} min" if bin_s < 3600 else f"{bin_s // 3600} h"
+
+
+def integer_ticks(top: int, most: int = 5) -> dict[str, Any]:
+    """Axis settings with ticks on whole numbers only (counts of documents): a step of
+    1, 2, 5, 10, 20, 50, ... giving at most ``most`` ticks above zero."""
+    k = 0
+    while True:
+        step = (1, 2, 5)[k % 3] * 10 ** (k // 3)
+        if top <= step * most:
+            break
+        k += 1
+    return {
+        "tickmode": "linear",
+        "tick0": 0,
+        "dtick": step,
+        "tickformat": "d",
+        "range": [0, max(top, 1) * 1.08],
+    }
+
+
+def volume_sizes(
+    counts: Sequence[int], smallest: float = 2.0, largest: float = 11.0
+) -> list[float]:
+    """Marker diameters growing with the square root of the documents behind each point."""
+    top = max(counts, default=0) or 1
+    return [round(smallest + (largest - smallest) * (c / top) ** 0.5, 1) for c in counts]
+
+
+def backtest_scope_figure(series: BinnedSeries, spans: Sequence[AlertSpan]) -> Figure:
+    """One scope of a backtest: negative share (0-1, left) and mean score (−1..1, right) on
+    top, documents per bin (whole numbers) below, the time axis under both, alerts shaded."""
+    xs = [naive_utc(t) for t in series.starts]
+    share = [n / c if c else None for n, c in zip(series.negative, series.counts, strict=True)]
+    score = [s / c if c else None for s, c in zip(series.score_sum, series.counts, strict=True)]
+    per = bin_label(series.bin_s)
+    share_colour, score_colour = "#c0392b", "#2c7fb8"
+    fig: Figure = {
+        "data": [
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": [None if v is None else round(v, 4) for v in share],
+                "customdata": series.counts,
+                "name": "negative share",
+                "mode": "lines+markers",
+                "line": {"color": share_colour, "width": 1},
+                # Sized by documents: one negative headline is a dot, a crisis a disc.
+                "marker": {"color": share_colour, "size": volume_sizes(series.counts)},
+                "connectgaps": False,
+                "hovertemplate": "%{x}<br>negative %{y:.0%} of %{customdata} docs<extra></extra>",
+            },
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": [None if v is None else round(v, 4) for v in score],
+                "name": "mean score",
+                "yaxis": "y3",
+                "mode": "lines",
+                "line": {"color": score_colour, "width": 1.2, "dash": "dot"},
+                "connectgaps": False,
+                "hovertemplate": "%{x}<br>mean score %{y:.2f}<extra></extra>",
+            },
+            {
+                "type": "bar",
+                "x": xs,
+                "y": series.counts,
+                "name": f"documents per {per}",
+                "yaxis": "y2",
+                "marker": {"color": "#9fb3c8"},
+                "hovertemplate": "%{x}<br>%{y} docs<extra></extra>",
+            },
+        ],
+        "layout": {
+            "height": 380,
+            "margin": {"l": 70, "r": 70, "t": 10, "b": 45},
+            "hovermode": "x unified",
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            "bargap": 0.05,
+            "xaxis": {
+                "type": "date",
+                "anchor": "y2",
+                "title": {"text": "time (UTC)"},
+                "showticklabels": True,
+            },
+            "yaxis": {
+                "domain": [0.38, 1.0],
+                "range": [0, 1.02],
+                "tickformat": ".0%",
+                "title": {"text": "negative share", "font": {"color": share_colour}},
+            },
+            "yaxis3": {
+                "overlaying": "y",
+                "side": "right",
+                "range": [-1.02, 1.02],
+                "tickmode": "linear",
+                "tick0": -1,
+                "dtick": 0.5,
+                "showgrid": False,
+                "zeroline": False,
+                "title": {"text": "mean score (−1 … 1)", "font": {"color": score_colour}},
+            },
+            "yaxis2": {
+                "domain": [0.0, 0.28],
+                "title": {"text": f"docs / {per}"},
+                **integer_ticks(max(series.counts, default=0)),
+            },
+            "shapes": [],
+            "annotations": [],
+        },
+    }
+    end = series.starts[-1] + timedelta(seconds=series.bin_s) if series.starts else None
+    marks_x, marks_text = [], []
+    for s in spans:
+        x1 = s.ends_at or end or s.starts_at
+        # At least one bin wide, so a short alert stays visible on a long range.
+        x1 = max(x1, s.starts_at + timedelta(seconds=series.bin_s))
+        fig["layout"]["shapes"].append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": naive_utc(s.starts_at),
+                "x1": naive_utc(x1),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(231, 76, 60, 0.18)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        marks_x.append(naive_utc(s.starts_at))
+        marks_text.append(s.text)
+    if marks_x:
+        fig["data"].append(
+            {
+                "type": "scatter",
+                "x": marks_x,
+                "y": [1.0] * len(marks_x),
+                "mode": "markers",
+                "marker": {"symbol": "triangle-down", "size": 12, "color": "#e74c3c"},
+                "name": "alert start",
+                "text": marks_text,
+                "hovertemplate": "%{text}<extra>alert</extra>",
+            }
+        )
     return fig

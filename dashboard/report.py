@@ -1,0 +1,283 @@
+"""The backtest report: one self-contained HTML page built from a backtest result (pure).
+
+The page holds a summary, a table of every alert episode (its figures, evidence and a link to
+its panel), and one panel per scope: every alerted scope, then "all" and the busiest topics so
+a quiet run still shows where the volume was. Nothing is dropped: a long run gives a long,
+scrollable page with a table of contents. Figures are built by
+:func:`dashboard.figures.backtest_scope_figure`; this module only bins window stats and
+writes HTML. ``finpulse backtest --html`` (dashboard/commands.py) writes the result to a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dashboard.figures import TEMPLATE, AlertSpan, BinnedSeries, backtest_scope_figure
+from foundation.schemas import WindowStat
+from monitor.backtest.run import BacktestResult
+
+Scope = tuple[str, str]
+# Bins per panel at most: a month of 5-minute windows is drawn hourly, light and readable.
+MAX_POINTS = 800
+# Panels when no scope alerted: "all" and the busiest topics.
+MIN_PANELS = 6
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def report_scopes(episodes: Sequence[dict[str, Any]], closed: Sequence[WindowStat]) -> list[Scope]:
+    """The panels, in order: "all", every alerted scope (in the order of their first alert,
+    like the table), then the busiest topics up to :data:`MIN_PANELS`. Never fewer than the
+    alerted scopes."""
+    scopes: list[Scope] = [("all", "all")]
+    for e in sorted(episodes, key=lambda e: e["startsAt"]):
+        k = (e["scope_kind"], e["scope"])
+        if k not in scopes:
+            scopes.append(k)
+    volume: dict[Scope, int] = {}
+    for w in closed:
+        if w.scope_kind == "topic":
+            volume[(w.scope_kind, w.scope)] = volume.get((w.scope_kind, w.scope), 0) + w.count
+    for k in sorted(volume, key=lambda k: (-volume[k], k)):
+        if len(scopes) >= MIN_PANELS:
+            break
+        if k not in scopes:
+            scopes.append(k)
+    return scopes
+
+
+def choose_bin_s(closed: Sequence[WindowStat], max_points: int = MAX_POINTS) -> int:
+    """Bin width: whole windows, the smallest of 1 window, 15 min, 30 min, 1 h, 3 h, 6 h,
+    1 day that keeps a panel under ``max_points`` bins."""
+    if not closed:
+        return 300
+    size_s = int((closed[0].window_end - closed[0].window_start).total_seconds())
+    starts = [w.window_start.timestamp() for w in closed]
+    need = (max(starts) - min(starts)) / max_points
+    for c in (size_s, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400):
+        if c >= need and c % size_s == 0:
+            return c
+    return size_s * max(1, math.ceil(need / size_s))
+
+
+def bin_series(
+    closed: Sequence[WindowStat], scopes: Sequence[Scope], bin_s: int
+) -> dict[Scope, BinnedSeries]:
+    """Window stats of ``scopes`` summed per bin over the whole run's range."""
+    wanted = set(scopes)
+    starts = [int(w.window_start.timestamp()) for w in closed]
+    first = min(starts) // bin_s * bin_s if starts else 0
+    last = max(starts) // bin_s * bin_s if starts else -1
+    n = (last - first) // bin_s + 1
+    acc: dict[Scope, list[list[float]]] = {k: [[0, 0, 0.0] for _ in range(n)] for k in scopes}
+    for w in closed:
+        k = (w.scope_kind, w.scope)
+        if k in wanted:
+            cell = acc[k][(int(w.window_start.timestamp()) - first) // bin_s]
+            cell[0] += w.count
+            cell[1] += w.negative
+            cell[2] += w.score_sum
+    times = [datetime.fromtimestamp(first + i * bin_s, UTC) for i in range(n)]
+    return {
+        k: BinnedSeries(
+            scope_kind=k[0],
+            scope=k[1],
+            bin_s=bin_s,
+            starts=times,
+            counts=[int(c[0]) for c in cells],
+            negative=[int(c[1]) for c in cells],
+            score_sum=[float(c[2]) for c in cells],
+        )
+        for k, cells in acc.items()
+    }
+
+
+def panel_id(kind: str, scope: str) -> str:
+    """A stable HTML id for a scope's panel (scopes may hold any character)."""
+    safe = "".join(c if c.isalnum() else "-" for c in f"{kind}-{scope}")[:60]
+    digest = hashlib.sha1(f"{kind}\0{scope}".encode()).hexdigest()[:8]
+    return f"panel-{safe}-{digest}"
+
+
+def _script_json(value: Any) -> str:
+    # Inside <script>, "</" could end the element early (a scope or summary is archive text).
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _pct(v: Any) -> str:
+    return f"{float(v):.0%}" if isinstance(v, int | float) else "–"
+
+
+def _num(v: Any, fmt: str = ".1f") -> str:
+    return format(float(v), fmt) if isinstance(v, int | float) else "–"
+
+
+def _duration(e: dict[str, Any]) -> str:
+    if not e["endsAt"]:
+        return "still firing"
+    minutes = int((_parse(e["endsAt"]) - _parse(e["startsAt"])).total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _evidence(e: dict[str, Any]) -> str:
+    items = []
+    for ev in e["evidence"]:
+        title = html.escape(ev["title"])
+        neg = ev.get("sentiment_probs", {}).get("negative")
+        text = f'<a href="{html.escape(ev["link"])}">{title}</a>' if ev["link"] else title
+        meta = f"{html.escape(ev['source'])}, {html.escape(ev['published'])}"
+        if neg is not None:
+            meta += f", p(neg) {neg:.2f}"
+        items.append(f'<li>{text} <span class="muted">({meta})</span></li>')
+    more = (
+        f'<a href="{html.escape(e["dashboard_url"])}">open in the dashboard</a>'
+        if e["dashboard_url"]
+        else ""
+    )
+    if not items:
+        return f'<span class="muted">none</span> {more}'
+    # Collapsed to the strongest headline, so the table stays one line per alert.
+    first = html.escape(e["evidence"][0]["title"])
+    return (
+        f'<details><summary>{first} <span class="muted">+{len(items) - 1} more</span>'
+        f"</summary><ul>{''.join(items)}</ul></details>{more}"
+    )
+
+
+def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
+    if not episodes:
+        return '<p class="muted">No alerts in this run.</p>'
+    rows = []
+    for i, e in enumerate(episodes, 1):
+        f, p = e["figures"], e["peak"]
+        pid = panel_id(e["scope_kind"], e["scope"])
+        rows.append(
+            "<tr>"
+            f"<td>{i}</td>"
+            f'<td><a href="#{pid}">{html.escape(e["scope_kind"])}: {html.escape(e["scope"])}</a>'
+            f'<div class="muted">{html.escape(e["rule"])} · '
+            f"{html.escape(e['fingerprint'])}</div></td>"
+            f'<td class="nowrap">{html.escape(e["startsAt"])}</td>'
+            f'<td class="nowrap">{_duration(e)}</td>'
+            f"<td>{_pct(f.get('negative_share'))} of {_num(f.get('count'), '.0f')}</td>"
+            f"<td>{_pct(f.get('baseline_share'))}</td>"
+            f"<td>{_pct(p.get('negative_share'))} of {_num(p.get('count'), '.0f')}</td>"
+            f"<td>{_num(p.get('negative_volume_z'))}</td>"
+            f"<td>{e['notifications']}</td>"
+            f'<td class="evidence">{_evidence(e)}</td>'
+            "</tr>"
+        )
+    head = (
+        "<tr><th>#</th><th>scope</th><th>starts (UTC)</th><th>lasted</th>"
+        '<th title="negative share and documents of the span that fired">at firing</th>'
+        "<th>baseline share</th>"
+        '<th title="highest negative share while firing">peak</th>'
+        '<th title="z score of the negative volume at the peak">neg. volume z</th>'
+        "<th>notifications</th><th>evidence</th></tr>"
+    )
+    return f'<table class="alerts"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; }
+main { max-width: 1320px; margin: 0 auto; padding: 16px 24px 48px; }
+h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; }
+h3 { font-size: 15px; margin: 0 0 2px; }
+.muted { color: #666; font-size: 12px; }
+.summary span { display: inline-block; margin: 0 18px 4px 0; }
+table.alerts { border-collapse: collapse; width: 100%; font-size: 13px; }
+table.alerts th, table.alerts td { border-bottom: 1px solid #e3e3e3; padding: 5px 6px;
+  text-align: left; vertical-align: top; }
+table.alerts th { background: #f5f5f5; position: sticky; top: 0; }
+td.evidence { max-width: 520px; } td.evidence ul { margin: 4px 0; padding-left: 16px; }
+td.evidence summary { cursor: pointer; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; max-width: 500px; }
+td.nowrap { white-space: nowrap; }
+nav.toc a { margin-right: 12px; white-space: nowrap; }
+section.panel { border: 1px solid #e3e3e3; border-radius: 6px; padding: 10px 12px;
+  margin: 14px 0; scroll-margin-top: 8px; }
+section.panel .chart { height: 380px; }
+"""
+
+# Panels are drawn when scrolled near, so a month with a hundred alerted scopes stays light.
+_SCRIPT = """
+const T = %s, F = %s;
+const draw = (el) => { if (el.dataset.drawn) return; el.dataset.drawn = 1;
+  const f = F[el.id]; f.layout.template = T;
+  Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false}); };
+const io = new IntersectionObserver((es) => es.forEach((e) => {
+  if (e.isIntersecting) { draw(e.target); io.unobserve(e.target); } }), {rootMargin: "600px"});
+document.querySelectorAll(".chart").forEach((el) => io.observe(el));
+"""
+
+
+def report_html(result: BacktestResult, plotly_js: str) -> str:
+    """The whole page; ``plotly_js`` is the plotly.js source to inline (self-contained)."""
+    eps = result.episodes()
+    scopes = report_scopes(eps, result.closed)
+    bin_s = choose_bin_s(result.closed)
+    series = bin_series(result.closed, scopes, bin_s)
+    alerted = {(e["scope_kind"], e["scope"]) for e in eps}
+    figures: dict[str, Any] = {}
+    panels, toc = [], []
+    for k in scopes:
+        mine = [e for e in eps if (e["scope_kind"], e["scope"]) == k]
+        spans = [
+            AlertSpan(
+                starts_at=_parse(e["startsAt"]),
+                ends_at=_parse(e["endsAt"]) if e["endsAt"] else None,
+                text=f"{e['startsAt']} → {e['endsAt'] or 'firing'}<br>{e['summary']}",
+            )
+            for e in mine
+        ]
+        pid = panel_id(*k)
+        figures[f"{pid}-chart"] = backtest_scope_figure(series[k], spans)
+        docs = sum(series[k].counts)
+        note = f"{len(mine)} alert(s)" if mine else "no alert"
+        label = f"{html.escape(k[0])}: {html.escape(k[1])}"
+        toc.append(f'<a href="#{pid}">{label}{" ⚠" if k in alerted else ""}</a> ')
+        panels.append(
+            f'<section class="panel" id="{pid}" data-scope-kind="{html.escape(k[0])}" '
+            f'data-scope="{html.escape(k[1])}"><h3>{label}</h3>'
+            f'<div class="muted">{note} · {docs} documents · bins of '
+            f"{bin_s // 60} min · alerts shaded red</div>"
+            f'<div class="chart" id="{pid}-chart"></div></section>'
+        )
+    files = ", ".join(html.escape(Path(f).name) for f in result.files)
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "none"
+    summary = (
+        f'<div class="summary"><span><b>{result.documents}</b> documents</span>'
+        f"<span><b>{result.scored}</b> scored</span><span>{result.tagged} tagged</span>"
+        f"<span>skipped: {html.escape(skipped)}</span><span>{result.bad_lines} bad lines</span>"
+        f"<span>{result.windows} windows</span><span><b>{len(eps)}</b> alerts "
+        f"({len(result.alerts)} notifications)</span><span>{result.late} late</span></div>"
+    )
+    title = f"finpulse backtest — {files} — model {html.escape(result.model)}"
+    script = _SCRIPT % (_script_json(TEMPLATE), _script_json(figures))
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title>"
+        f"<style>{_CSS}</style><script>{plotly_js}</script></head><body><main>"
+        f"<h1>{title}</h1>{summary}"
+        f"<h2>Alerts ({len(eps)})</h2>{alert_table(eps)}"
+        f"<h2>Scopes ({len(scopes)}: {len(alerted)} alerted)</h2>"
+        f'<nav class="toc">{"".join(toc)}</nav>{"".join(panels)}'
+        f"<script>{script}</script></main></body></html>"
+    )
+
+
+def write_report(result: BacktestResult, path: str | Path) -> None:
+    """Write :func:`report_html` with plotly.js inlined."""
+    from plotly.offline import get_plotlyjs
+
+    Path(path).write_text(report_html(result, get_plotlyjs()), encoding="utf-8")
