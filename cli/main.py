@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "models.commands:evaluate",
     "dashboard": "dashboard.commands:dashboard",
     "corrections": "dashboard.commands:corrections",
+    "config": "cli.config:config",
 }
 
 
@@ -58,6 +59,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
+@click.version_option(package_name="finpulse", prog_name="finpulse", message="%(prog)s %(version)s")
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help="TOML settings file.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.pass_context

@@ -9,6 +9,7 @@ Secrets (webhook keys, passwords) are read from the environment or a secrets fil
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -222,6 +223,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         os.environ[CONFIG_ENV] = str(path)
     elif (env_path := os.environ.get(CONFIG_ENV)) and not Path(env_path).is_file():
         raise ConfigError(f"{CONFIG_ENV} points to a missing file: {env_path}")
+    check_environment(os.environ)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -238,3 +240,28 @@ def get_settings(ctx: Any) -> Settings:
     """The validated Settings for a CLI subcommand (loaded once by the root click group)."""
     settings: Settings = ctx.find_root().obj["settings"]
     return settings
+
+
+ENV_PREFIX = "FINPULSE_"
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse ``FINPULSE_<SECTION>__...`` variables whose section is not a setting.
+
+    pydantic-settings reads only the names it knows, so ``FINPULSE_MODLE__PATH`` would be
+    ignored silently. Only the nested form (with ``__``) is checked: single-level
+    ``FINPULSE_*`` names are also used for other things (``FINPULSE_CONFIG``, secrets named
+    by a sink's ``secret_env``, test hooks)."""
+    known = set(Settings.model_fields)
+    bad = sorted(
+        name
+        for name in environ
+        if name.upper().startswith(ENV_PREFIX)
+        and "__" in name
+        and name[len(ENV_PREFIX) :].split("__", 1)[0].lower() not in known
+    )
+    if bad:
+        raise ConfigError(
+            f"unknown settings section in environment variable(s) {', '.join(bad)}: "
+            f"the part before '__' must be one of {', '.join(sorted(known))}"
+        )
