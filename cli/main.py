@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "ingest.commands:ingest",
     "feeds": "ingest.commands:feeds",
     "backtest": "dashboard.commands:backtest",
-    "classify": "models.commands:classify",
+    "classify": "monitor.classify_command:classify",
     "train": "models.commands:train",
     "evaluate": "models.commands:evaluate",
     "dashboard": "dashboard.commands:dashboard",

@@ -1,10 +1,10 @@
-"""``finpulse train``, ``finpulse evaluate`` and ``finpulse classify``."""
+"""``finpulse train`` and ``finpulse evaluate`` (``classify`` is in monitor/classify_command.py:
+it also shows the scopes a text feeds)."""
 
 from __future__ import annotations
 
 import json
 import shlex
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -186,64 +186,3 @@ def evaluate(
         click.echo(
             f"{name:28s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f1']:6.3f} {c['support']:6d}"
         )
-
-
-def _read_inputs(texts: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """(text, id) pairs: arguments, or JSON Lines with a "text" field on stdin."""
-    if texts:
-        return [(t, None) for t in texts]
-    out = []
-    for n, line in enumerate(sys.stdin, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ModelError(f"stdin line {n}: not JSON ({exc})") from None
-        if isinstance(obj, str):
-            out.append((obj, None))
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise ModelError(f'stdin line {n}: expected an object with a "text" string field')
-        out.append((obj["text"], obj.get("id")))
-    return out
-
-
-@click.command()
-@click.argument("texts", nargs=-1)
-@click.option("--model", default=None, help="Model folder or 'baseline' (default: settings).")
-@click.option("--explain", is_flag=True, help="Add word attributions for the sentiment.")
-@click.option("--batch-size", default=64, show_default=True)
-@click.pass_context
-def classify(
-    ctx: click.Context, texts: tuple[str, ...], model: str | None, explain: bool, batch_size: int
-) -> None:
-    """Classify TEXTS (or JSON Lines with a "text" field on stdin) -> JSON Lines."""
-    from models.registry import load_classifier
-
-    clf = load_classifier(_model_settings(ctx, model))
-    items = _read_inputs(texts)
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        preds = clf.predict([t for t, _ in chunk])
-        for (text, ident), p in zip(chunk, preds, strict=True):
-            row: dict[str, Any] = {} if ident is None else {"id": ident}
-            row.update(
-                text=text,
-                topic=p.topic,
-                topic_score=round(p.topic_probs[p.topic], 4),
-                sentiment=p.sentiment,
-                sentiment_score=round(p.sentiment_probs[p.sentiment], 4),
-                sentiment_probs={k: round(v, 4) for k, v in p.sentiment_probs.items()},
-                topic_probs={k: round(v, 4) for k, v in p.topic_probs.items()},
-            )
-            if explain:
-                from models.explain import explain as explain_fn
-
-                ex = explain_fn(clf, text)
-                row["explanation"] = {
-                    "label": ex.label,
-                    "words": list(ex.words),
-                    "weights": [round(float(w), 4) for w in ex.weights],
-                }
-            click.echo(json.dumps(row, ensure_ascii=False))
