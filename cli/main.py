@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "dashboard.commands:dashboard",
     "corrections": "dashboard.commands:corrections",
     "config": "cli.config:config",
+    "export": "dashboard.commands:export_data",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 from dash import Input, Output, State, dcc, html
@@ -238,6 +239,12 @@ def _register_api(app: dash.Dash, ctx: Context) -> None:
             return jsonify(error="limit must be an integer"), 400
         if not 1 <= limit <= API_MAX_LIMIT:
             return jsonify(error=f"limit must be in 1..{API_MAX_LIMIT}"), 400
+        try:
+            offset = int(request.args.get("offset", "0"))
+        except ValueError:
+            return jsonify(error="offset must be an integer"), 400
+        if offset < 0:
+            return jsonify(error="offset must be >= 0"), 400
         f = parse_query(request.query_string.decode("utf-8", "replace"))
         rows = queries.find_documents(
             ctx.engine,
@@ -246,8 +253,15 @@ def _register_api(app: dash.Dash, ctx: Context) -> None:
             source=f.source,
             sentiment=f.sentiment,
             limit=limit,
+            offset=offset,
         )
-        return jsonify([r.api_json() for r in rows])
+        resp = jsonify([r.api_json() for r in rows])
+        if len(rows) == limit:
+            # A full page: there may be more. The next page is the same query, offset on.
+            args = request.args.to_dict(flat=False) | {"offset": [str(offset + limit)]}
+            resp.headers["X-Next-Offset"] = str(offset + limit)
+            resp.headers["Link"] = f'<{request.path}?{urlencode(args, doseq=True)}>; rel="next"'
+        return resp
 
 
 def create_app(

@@ -171,3 +171,50 @@ def backtest(
             f"{e['startsAt']} -> {e['endsAt'] or 'still firing'}  {e['scope_kind']}:{e['scope']}"
             f"  peak share {e['peak'].get('negative_share', 0):.0%}  {e['fingerprint']}"
         )
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@click.command("export")
+@click.argument("what", type=click.Choice(["documents", "windows", "alerts"]))
+@click.option("--from", "start", default=None, help="At/after this time (ISO 8601, UTC).")
+@click.option("--to", "end", default=None, help="Before this time (ISO 8601, UTC).")
+@click.option(
+    "--scope",
+    default=None,
+    metavar="KIND:NAME",
+    help="Only this scope, e.g. topic:financials, ticker:AAPL (documents: topic, ticker, source).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.pass_context
+def export_data(
+    ctx: click.Context,
+    what: str,
+    start: str | None,
+    end: str | None,
+    scope: str | None,
+    fmt: str,
+    out: str,
+) -> None:
+    """Write the store's documents, window stats or alerts in a time range to CSV or Parquet.
+
+    Documents by published time, windows by window start, alerts by start time; the range is
+    [--from, --to). Prints the row count on stderr."""
+    from dashboard.export import parse_scope, write_batches
+    from foundation.store import Store
+    from ingest.replay_command import parse_time
+
+    settings = get_settings(ctx)
+    t0, t1 = parse_time(start, "--from"), parse_time(end, "--to")
+    where = parse_scope(scope)
+    store = Store(settings.store.url)
+    try:
+        rows = store.export_rows(what, start=t0, end=t1, scope=where)
+        n = write_batches(rows, store.export_columns(what), out, fmt)  # type: ignore[arg-type]
+    finally:
+        store.dispose()
+    click.echo(f"wrote {n} {what} row(s) to {out}", err=True)

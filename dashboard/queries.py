@@ -437,8 +437,10 @@ def find_documents(
     source: str | None = None,
     sentiment: str | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[DocRow]:
-    """Newest first, at most ``limit``, in [start, end) when given. ``any_tickers`` (with
+    """Newest first (ties by id, so pages never overlap), at most ``limit`` after skipping
+    ``offset``, in [start, end) when given. ``any_tickers`` (with
     ``title_terms``, names matched in the title) keeps documents carrying any of those
     tickers or naming any of those terms: a sector page's documents."""
     d = documents.c
@@ -462,7 +464,13 @@ def find_documents(
         where.append(d.source == source)
     if sentiment:
         where.append(d.sentiment == sentiment)
-    stmt = select(*_DOC_COLS).where(and_(True, *where)).order_by(d.published.desc()).limit(limit)
+    stmt = (
+        select(*_DOC_COLS)
+        .where(and_(True, *where))
+        .order_by(d.published.desc(), d.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     with engine.connect() as conn:
         return [_doc(r) for r in conn.execute(stmt)]
 

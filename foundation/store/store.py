@@ -7,7 +7,7 @@ Kafka never duplicates a row. The dashboard reads these tables and nothing else.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -329,5 +329,119 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
 
+    def export_rows(
+        self,
+        name: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        scope: tuple[str, str] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Rows of ``name`` (documents | windows | alerts) in time order, in lists of ``batch``
+        (keyset paging on the time column and the primary key, so memory stays flat)."""
+        from sqlalchemy import and_
+
+        if name not in EXPORT_TABLES:
+            raise StoreError(f"unknown export {name!r}: one of {', '.join(EXPORT_TABLES)}")
+        table = EXPORT_TABLES[name]
+        order = _export_order(name)
+        where = _export_where(name, start, end, scope)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(
+                select(table).where(and_(True, *where)).order_by(*order)
+            )
+            for part in result.mappings().partitions(batch):
+                yield [_aware(dict(r)) for r in part]
+
+    def export_columns(self, name: str) -> dict[str, str]:
+        """Column name -> kind (str, time, int, float, bool, json) of an export, in order."""
+        if name not in EXPORT_TABLES:
+            raise StoreError(f"unknown export {name!r}: one of {', '.join(EXPORT_TABLES)}")
+        kinds = {DateTime: "time", Integer: "int", Float: "float", Boolean: "bool", JSON: "json"}
+        return {
+            c.name: next((k for t, k in kinds.items() if isinstance(c.type, t)), "str")
+            for c in EXPORT_TABLES[name].columns
+        }
+
+    def count_rows(
+        self,
+        name: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        scope: tuple[str, str] | None = None,
+    ) -> int:
+        """How many rows :meth:`Store.export_rows` would give."""
+        from sqlalchemy import and_, func
+
+        if name not in EXPORT_TABLES:
+            raise StoreError(f"unknown export {name!r}: one of {', '.join(EXPORT_TABLES)}")
+        stmt = (
+            select(func.count())
+            .select_from(EXPORT_TABLES[name])
+            .where(and_(True, *_export_where(name, start, end, scope)))
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# --- exports (``finpulse export``): one table's rows by time range and scope -----------------
+
+EXPORT_TABLES = {"documents": documents, "windows": window_stats, "alerts": alerts}
+
+
+def _export_where(
+    name: str, start: datetime | None, end: datetime | None, scope: tuple[str, str] | None
+) -> list[Any]:
+    """Filters of an export: ``published`` (documents), ``window_start`` (windows) or
+    ``starts_at`` (alerts) in [start, end); a scope by its kind and name."""
+    from datetime import UTC
+
+    from sqlalchemy import String, cast
+
+    table = EXPORT_TABLES[name]
+    column = {"documents": "published", "windows": "window_start", "alerts": "starts_at"}[name]
+    t = table.c[column]
+    where: list[Any] = []
+    if start is not None:
+        where.append(t >= start.astimezone(UTC))
+    if end is not None:
+        where.append(t < end.astimezone(UTC))
+    if scope is not None:
+        kind, value = scope
+        if name != "documents":
+            where += [table.c.scope_kind == kind, table.c.scope == value]
+        elif kind == "topic":
+            where.append(documents.c.topic == value)
+        elif kind == "source":
+            where.append(documents.c.source == value)
+        elif kind == "ticker":
+            # tickers is a JSON array: its text holds "SYM" with the quotes.
+            where.append(cast(documents.c.tickers, String).like(f'%"{value.upper()}"%'))
+        elif kind != "all":
+            raise StoreError(
+                f"documents cannot be filtered by a {kind!r} scope (only topic, ticker, "
+                "source or all): a document's sector or entity is not stored with it"
+            )
+    return where
+
+
+def _export_order(name: str) -> list[Any]:
+    table = EXPORT_TABLES[name]
+    keys = [c for c in table.primary_key.columns]
+    first = {"documents": "published", "windows": "window_start", "alerts": "starts_at"}[name]
+    return [table.c[first], *[k for k in keys if k.name != first]]
+
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    from datetime import UTC
+
+    # SQLite gives naive datetimes; they are UTC.
+    return {
+        k: (v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v)
+        for k, v in row.items()
+    }

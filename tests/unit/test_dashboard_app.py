@@ -65,6 +65,14 @@ def test_open_app_serves_pages_health_api_and_callbacks(store_url):
     assert len(docs) == 5
     assert set(docs[0]) == {"id", "title", "source", "published", "topic", "sentiment", "score"}
     assert docs == sorted(docs, key=lambda d: d["published"], reverse=True)
+    # Paging: limit/offset, newest first, pages that neither overlap nor skip.
+    first = c.get("/api/documents?limit=7&sentiment=negative")
+    nxt = first.headers["X-Next-Offset"]
+    assert nxt == "7" and 'rel="next"' in first.headers["Link"]
+    second = c.get(f"/api/documents?limit=7&sentiment=negative&offset={nxt}").json
+    both = c.get("/api/documents?limit=14&sentiment=negative").json
+    assert first.json + second == both
+    assert c.get("/api/documents?offset=-1").status_code == 400
     assert c.get("/api/documents?limit=0").status_code == 400
     assert c.get("/api/documents?limit=x").status_code == 400
     neg = c.get("/api/documents?limit=50&sentiment=negative").json
