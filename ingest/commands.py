@@ -21,7 +21,7 @@ from foundation.settings import Settings, SourceSettings, get_settings
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.poller import FetchError, Pipeline, Poller, SourceState, fetch, is_remote
-from ingest.sources.base import ParseResult, Source, detect_kind
+from ingest.sources.base import ParseResult, Source, detect_kind, xml_flavour
 from ingest.sources.registry import build_sources, configured_sources, make_source
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def run_ingest(
             health.load(store)
         except Exception as exc:
             log.warning("cannot read previous source health: %s", exc)
+    health.mark_start()
     dedup = Deduplicator(settings.ingest.dedup_capacity)
     if archive is not None and getattr(archive, "root", None) is not None:
         try:
@@ -223,25 +224,45 @@ def check_feed(
         return kind, result
     if kind == "auto":
         kind = detect_kind(body, target)
-    src = make_source(probe.model_copy(update={"kind": kind}), user_agent=user_agent)
+    # Atom is read by the rss source; the name says what the feed is.
+    parse_as = "rss" if kind == "atom" else kind
+    if parse_as == "rss" and xml_flavour(body) == "atom":
+        kind = "atom"
+    src = make_source(probe.model_copy(update={"kind": parse_as}), user_agent=user_agent)
     return kind, src.parse(body, fetched_at=utcnow())
+
+
+TEXT_LIMIT = 20  # documents shown by `feeds check` in text unless --limit says otherwise
 
 
 @feeds.command("check")
 @click.argument("target")
 @click.option(
     "--kind",
-    type=click.Choice(["auto", "rss", "reddit", "stocktwits", "jsonl"]),
+    type=click.Choice(["auto", "rss", "atom", "reddit", "stocktwits", "jsonl"]),
     default="auto",
     show_default=True,
     help="Feed kind; auto detects it from the content.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Show at most N documents (0: all). Default: 20 in text, all with --json; the "
+    "count is always of every document.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds for a URL.")
 @click.option("--max-bytes", default=5_000_000, show_default=True, help="Size limit.")
 @click.pass_context
 def check(
-    ctx: click.Context, target: str, kind: str, as_json: bool, timeout: float, max_bytes: int
+    ctx: click.Context,
+    target: str,
+    kind: str,
+    limit: int | None,
+    as_json: bool,
+    timeout: float,
+    max_bytes: int,
 ) -> None:
     """Parse one feed (URL or FILE) and print its documents and every problem found.
 
@@ -257,14 +278,18 @@ def check(
         max_bytes=max_bytes,
     )
     languages = set(settings.model.languages)
+    if limit is None:
+        limit = 0 if as_json else TEXT_LIMIT
+    shown = result.documents[:limit] if limit else result.documents
     if as_json:
         out = {
             "target": target,
             "kind": kind,
             "feed_title": result.feed_title,
             "feed_language": result.feed_language,
-            "documents": [d.model_dump(mode="json") for d in result.documents],
+            "documents": [d.model_dump(mode="json") for d in shown],
             "count": len(result.documents),
+            "shown": len(shown),
             "skipped": result.skipped,
             "not_scored_language": sum(d.language not in languages for d in result.documents),
             "problems": result.problems,
@@ -276,7 +301,7 @@ def check(
             f"language: {result.feed_language or '-'}\n  documents: {len(result.documents)}"
             f"   skipped: {result.skipped}   problems: {len(result.problems)}"
         )
-        for d in result.documents:
+        for d in shown:
             tick = f" [{' '.join(d.tickers)}]" if d.tickers else ""
             mark = "" if d.language in languages else " (not scored)"
             click.echo(f"\n{isoformat(d.published)}  {d.language or '??'}{mark}{tick}  {d.title}")
@@ -284,6 +309,11 @@ def check(
                 click.echo(f"    {d.link}")
             if d.flags:
                 click.echo(f"    flags: {', '.join(d.flags)}")
+        if len(shown) < len(result.documents):
+            click.echo(
+                f"\n... {len(result.documents) - len(shown)} more document(s) "
+                f"(--limit {len(result.documents)} or --limit 0 to show all)"
+            )
         if result.problems:
             click.echo("\nproblems:")
             for p in result.problems:

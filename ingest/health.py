@@ -41,6 +41,9 @@ class HealthBook:
         self._clock = clock
         self._lock = threading.Lock()
         self.sources: dict[str, SourceCounters] = {}
+        # Counters at the start of this run: (fetched, published, duplicates, errors,
+        # unsupported_language) per source.
+        self._start: dict[str, tuple[int, int, int, int, int]] = {}
 
     def _get(self, name: str) -> SourceCounters:
         c = self.sources.get(name)
@@ -123,17 +126,31 @@ class HealthBook:
             log.warning("cannot write source health to the store: %s", exc)
             return 0
 
-    def summary_line(self) -> str:
+    def mark_start(self) -> None:
+        """Remember the counters now (after :meth:`load`), so :meth:`summary_line` tells
+        this run's work, not the lifetime totals carried over from the store."""
+        with self._lock:
+            self._start = {
+                name: (c.fetched, c.published, c.duplicates, c.errors, c.unsupported_language)
+                for name, c in self.sources.items()
+            }
+
+    def summary_line(self, lifetime: bool = False) -> str:
+        """Totals over all sources since :meth:`mark_start` (or, with ``lifetime``, the
+        cumulative counters, stored totals included)."""
         with self._lock:
             tot = SourceCounters()
-            for c in self.sources.values():
-                tot.fetched += c.fetched
-                tot.published += c.published
-                tot.duplicates += c.duplicates
-                tot.errors += c.errors
-                tot.unsupported_language += c.unsupported_language
+            start = {} if lifetime else self._start
+            for name, c in self.sources.items():
+                f0, p0, d0, e0, u0 = start.get(name, (0, 0, 0, 0, 0))
+                tot.fetched += c.fetched - f0
+                tot.published += c.published - p0
+                tot.duplicates += c.duplicates - d0
+                tot.errors += c.errors - e0
+                tot.unsupported_language += c.unsupported_language - u0
             return (
-                f"{len(self.sources)} sources: fetched {tot.fetched}, published {tot.published}, "
+                f"{'lifetime' if lifetime else 'this run'}: {len(self.sources)} sources: "
+                f"fetched {tot.fetched}, published {tot.published}, "
                 f"duplicates {tot.duplicates}, not scored (language) "
                 f"{tot.unsupported_language}, errors {tot.errors}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,3 +152,20 @@ def detect_kind(body: bytes, url: str = "") -> str:
                 return "reddit"
             return "stocktwits"
     return "rss"
+
+
+_ATOM_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?feed[\s>]")
+
+
+def xml_flavour(body: bytes) -> str:
+    """"atom" for an Atom feed (a ``<feed>`` root), else "rss" (RSS 2.0, RSS 1.0/RDF).
+    Both are parsed by the rss source (feedparser); this is what ``feeds check`` reports."""
+    head = body[:4096]
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = gzip.decompress(body)[:4096]
+        except (OSError, EOFError):
+            return "rss"
+    if b"<rss" in head or b"<rdf:RDF" in head:
+        return "rss"
+    return "atom" if _ATOM_ROOT.search(head) else "rss"

@@ -108,3 +108,49 @@ def test_ingest_dry_run_once_prints_new_documents_of_a_jsonl_source(tmp_path, mo
     assert printed[1]["tickers"] == ["COIN"]
     assert "fetched 3, published 2, duplicates 1" in res.output
     assert not (tmp_path / "s.db").exists()  # a dry run touches no store
+
+
+def test_feeds_check_names_an_atom_feed_atom():
+    atom = FIXTURES / "rss" / "sec_edgar_company_filings_atom.xml"
+    rss = FIXTURES / "rss" / "nytimes_business.xml"
+    if not (atom.is_file() and rss.is_file()):
+        pytest.skip("rss fixtures not present")
+    out = json.loads(run("feeds", "check", "--json", str(atom)).output)
+    assert out["kind"] == "atom" and out["count"] > 0
+    assert json.loads(run("feeds", "check", "--json", str(rss)).output)["kind"] == "rss"
+    assert "kind: atom" in run("feeds", "check", str(atom)).output
+
+
+def test_feeds_check_limit(tmp_path):
+    feed = tmp_path / "many.xml"
+    items = "".join(
+        f"<item><title>Item {i}</title><link>https://a/{i}</link>"
+        "<pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item>"
+        for i in range(30)
+    )
+    feed.write_text(f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>')
+    text = run("feeds", "check", "--limit", "3", str(feed)).output
+    assert "documents: 30" in text and text.count("https://a/") == 3
+    assert "27 more document(s)" in text
+    assert run("feeds", "check", str(feed)).output.count("https://a/") == 20  # the default
+    assert run("feeds", "check", "--limit", "0", str(feed)).output.count("https://a/") == 30
+    out = json.loads(run("feeds", "check", "--json", "--limit", "5", str(feed)).output)
+    assert out["count"] == 30 and out["shown"] == 5 and len(out["documents"]) == 5
+
+
+def test_the_ingest_summary_counts_this_run_not_the_stored_totals(tmp_path):
+    from foundation.store import Store
+    from ingest.health import HealthBook
+
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    earlier = HealthBook()
+    earlier.add("wire", fetched=200, published=99, duplicates=101)
+    earlier.write(store)
+    now = HealthBook()
+    now.load(store)
+    now.mark_start()
+    now.add("wire", fetched=5, published=2, duplicates=3)
+    line = now.summary_line()
+    assert line.startswith("this run: 1 sources: fetched 5, published 2, duplicates 3")
+    assert "published 101" in now.summary_line(lifetime=True)  # the store keeps counting
+    store.dispose()
