@@ -113,6 +113,9 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     "default: <data_dir>/cache/backtest.",
 )
 @click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bars (default: on a terminal)."
+)
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -122,6 +125,7 @@ def backtest(
     model_path: str | None,
     cache_dir: str | None,
     no_cache: bool,
+    progress: bool | None,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
     that would have been raised. Deterministic: the same input gives the same output.
@@ -146,7 +150,7 @@ def backtest(
         folder = model_folder(settings.model.path)
         where = Path(cache_dir) if cache_dir else settings.data_path / CACHE_SUBDIR
         cache = ClassificationCache.open(where, model_identity(classifier, folder))
-    result = run_backtest(list(files), settings, classifier, cache=cache)
+    result = run_backtest(list(files), settings, classifier, cache=cache, progress=progress)
     log.info(
         "backtest: %d documents, %d scored, %d alerts in %.1fs",
         result.documents,

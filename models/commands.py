@@ -160,6 +160,9 @@ def train(no_progress: bool, extra: tuple[str, ...], out: str, **opts: Any) -> N
 @click.option("--quantize", type=click.Choice(["none", "int8"]), default=None)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+)
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -169,13 +172,14 @@ def evaluate(
     quantize: str | None,
     device: str | None,
     as_json: bool,
+    progress: bool | None,
 ) -> None:
     """Accuracy, macro-F1 and per-class figures of the model on a labelled CSV."""
     from models.evaluate import evaluate_classifier
     from models.registry import load_classifier
 
     clf = load_classifier(_model_settings(ctx, model, quantize=quantize, device=device))
-    result = evaluate_classifier(clf, task, data)
+    result = evaluate_classifier(clf, task, data, progress=progress)
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation.errors import ModelError
+from foundation.progress import bar
 from models.base import TextClassifier
 from models.data import read_labelled_csv
 from models.labels import TASKS
@@ -57,7 +58,11 @@ def classification_metrics(
 
 
 def evaluate_classifier(
-    classifier: TextClassifier, task: str, data: str | Path, batch_size: int = 256
+    classifier: TextClassifier,
+    task: str,
+    data: str | Path,
+    batch_size: int = 256,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
     """Metrics of ``classifier`` on the ``task`` head over a ``text,label`` CSV."""
     if task not in TASKS:
@@ -66,9 +71,11 @@ def evaluate_classifier(
     rows = read_labelled_csv(data, labels)
     index = {name: i for i, name in enumerate(labels)}
     preds: list[int] = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        for p in classifier.predict([r.text for r in batch]):
-            preds.append(index[p.sentiment if task == "sentiment" else p.topic])
+    with bar(len(rows), f"evaluate {task}", "row", progress) as shown:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            for p in classifier.predict([r.text for r in batch]):
+                preds.append(index[p.sentiment if task == "sentiment" else p.topic])
+            shown.update(len(batch))
     metrics = classification_metrics([r.label for r in rows], preds, labels)
     return {"task": task, "data": str(data), "model": classifier.name, **metrics}

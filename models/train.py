@@ -321,6 +321,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
+    log.info("reading the training data and loading the encoder")  # takes ~15 s on CPU
     data = load_task_data(cfg)
     parent: dict[str, Any] | None = None
     if cfg.init:
@@ -426,15 +427,17 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "history": [],
         "total_steps": total_steps,
     }
-    bar = tqdm(total=total_steps, disable=not cfg.progress, desc="train", unit="step")
+    # disable=None: no bar when stderr is not a terminal (CI logs stay clean).
+    bar = tqdm(total=total_steps, disable=None if cfg.progress else True, desc="train", unit="step")
+    # One line per event: above the bar on a terminal, else in the log (both printed twice).
+    note = log.info if bar.disable else bar.write
     if parent is not None:
         # Step 0: the parent as loaded, on this run's dev sets (the bar to beat; not saved).
         _, entry = _eval_entry(
             evaluate_dev(net, tokenizer, data, cfg, device), 0, steps_per_epoch, started
         )
         card["history"].append(entry)
-        log.info("eval %s", json.dumps(entry))
-        bar.write(f"eval {json.dumps(entry)} (parent)")
+        note(f"eval {json.dumps(entry)} (parent)")
     best_score = -1.0
     bad_evals = 0
     step = 0
@@ -475,16 +478,17 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             value = float(loss.detach())
             running[task] = 0.98 * running[task] + 0.02 * value if running[task] else value
             bar.update(1)
-            bar.set_postfix({f"{t[:4]}_loss": f"{v:.3f}" for t, v in running.items()})
+            bar.set_postfix({f"{t}_loss": f"{v:.3f}" for t, v in running.items()})
             end_of_epoch = i == len(plan) - 1
             due = (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch
             last = step >= total_steps
             if due or last:
+                bar.set_description_str("train: evaluating on dev")  # not frozen: evaluating
                 dev = evaluate_dev(net, tokenizer, data, cfg, device)
+                bar.set_description_str("train")
                 score, entry = _eval_entry(dev, step, steps_per_epoch, started)
                 card["history"].append(entry)
-                log.info("eval %s", json.dumps(entry))
-                bar.write(f"eval {json.dumps(entry)}")
+                note(f"eval {json.dumps(entry)}")
                 if score > best_score:
                     best_score = score
                     bad_evals = 0
@@ -496,7 +500,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                         }
                     )
                     save_model(Path(cfg.out), net, tokenizer, cfg, ref.to_json(), card)
-                    bar.write(f"saved best model (score {score:.4f}) to {cfg.out}")
+                    note(f"saved best model (score {score:.4f}) to {cfg.out}")
                 else:
                     bad_evals += 1
                     # Keep the history in the saved card current even without a new best.

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from foundation.language import language_supported, skip_reason
+from foundation.progress import bar
 from foundation.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
 from foundation.settings import Settings
 from models.base import Prediction, TextClassifier
@@ -29,6 +30,8 @@ from monitor.core.scoring import scored
 from monitor.core.windowing import SectorLookup
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from ingest.tickers import TickerIndex
 
 log = logging.getLogger(__name__)
@@ -118,15 +121,20 @@ def alert_episodes(alerts: Iterable[Alert]) -> list[dict[str, Any]]:
     return sorted(eps.values(), key=lambda e: (e["startsAt"], e["scope_kind"], e["scope"]))
 
 
-def read_documents(paths: Sequence[str | Path]) -> tuple[list[Document], int]:
+def read_documents(
+    paths: Sequence[str | Path], progress: bool | None = False
+) -> tuple[list[Document], int]:
     """Every document of the archives in event-time order (published, id); bad-line count."""
     from ingest.archive import ReadReport, archive_files, read_archive
 
     report = ReadReport()
     docs: dict[str, Document] = {}
-    for p in archive_files(paths):
-        for d in read_archive(p, report):
-            docs.setdefault(d.id, d)  # the first copy of a repeated id wins, like dedup
+    files = archive_files(paths)
+    with bar(len(files), "backtest: read", "file", progress) as shown:
+        for p in files:
+            for d in read_archive(p, report):
+                docs.setdefault(d.id, d)  # the first copy of a repeated id wins, like dedup
+            shown.update(1)
     ordered = sorted(docs.values(), key=lambda d: (d.published, d.id))
     return ordered, len(report.bad)
 
@@ -138,6 +146,7 @@ def classify(
     batch_size: int = BATCH_SIZE,
     skipped: dict[str, int] | None = None,
     cache: ClassificationCache | None = None,
+    progress: bool | None = False,
 ) -> list[ScoredDocument]:
     """Score documents in fixed batches (deterministic); unsupported languages unscored.
 
@@ -164,7 +173,9 @@ def classify(
         todo.clear()
 
     started = time.monotonic()
+    shown = bar(len(docs), "backtest: classify", "doc", progress)
     for i, d in enumerate(docs):
+        shown.update(1)
         if language_supported(d.language, languages):
             hit = cache.get(d.id, d.text) if cache is not None else None
             if hit is not None:
@@ -179,7 +190,7 @@ def classify(
             out.append(
                 ScoredDocument(document=d, scored=False, skip_reason=reason, scored_at=d.published)
             )
-        if (i + 1) % (batch_size * 40) == 0:
+        if (i + 1) % (batch_size * 40) == 0 and shown.disable:
             log.info(
                 "backtest: %d/%d documents (%.0f/s)",
                 i + 1,
@@ -187,9 +198,19 @@ def classify(
                 (i + 1) / max(time.monotonic() - started, 1e-9),
             )
     flush()
+    shown.close()
     # Batches hold only supported documents, so restore event-time order.
     out.sort(key=lambda s: (s.document.published, s.document.id))
     return out
+
+
+def counted(items: Sequence[ScoredDocument], shown: tqdm[Any]) -> Iterator[ScoredDocument]:
+    """``items``, moving the bar every thousand (a per-item update costs in a long run)."""
+    for i, item in enumerate(items, 1):
+        if i % 1000 == 0:
+            shown.update(1000)
+        yield item
+    shown.update(len(items) % 1000)
 
 
 def detect(
@@ -217,6 +238,7 @@ def run_backtest(
     classifier: TextClassifier,
     cache: ClassificationCache | None = None,
     index: TickerIndex | None = None,
+    progress: bool | None = False,
 ) -> BacktestResult:
     """The whole offline run. Documents get the tickers and entities ingest would give them
     (``index``, default the shipped list: see :func:`ingest.tickers.tag_document`), and the
@@ -225,19 +247,25 @@ def run_backtest(
 
     started = time.monotonic()
     index = index if index is not None else default_index()
-    raw, bad = read_documents(paths)
+    raw, bad = read_documents(paths, progress)
     docs = [tag_document(d, index) for d in raw]
     result = BacktestResult(files=[str(p) for p in paths], model=classifier.name)
     result.documents = len(docs)
     result.tagged = sum(1 for d, r in zip(docs, raw, strict=True) if d is not r)
     result.bad_lines = bad
     scored = classify(
-        docs, classifier, settings.model.languages, skipped=result.skipped, cache=cache
+        docs,
+        classifier,
+        settings.model.languages,
+        skipped=result.skipped,
+        cache=cache,
+        progress=progress,
     )
     if cache is not None:
         log.info("backtest cache %s: %d hits, %d classified", cache.path, cache.hits, cache.misses)
     result.scored = sum(1 for s in scored if s.scored)
-    alerts, closed, pipeline = detect(scored, settings, index.sector_lookup())
+    with bar(len(scored), "backtest: detect", "doc", progress) as shown:
+        alerts, closed, pipeline = detect(counted(scored, shown), settings, index.sector_lookup())
     result.alerts = alerts
     result.closed = closed
     result.windows = len(closed)

@@ -77,3 +77,14 @@ def test_volume_ticks_are_whole_numbers() -> None:
         t = integer_ticks(top)
         assert t["tickformat"] == "d" and isinstance(t["dtick"], int) and t["dtick"] >= 1
         assert top / t["dtick"] <= 5
+
+
+def test_progress_bars_only_when_asked_or_on_a_terminal() -> None:
+    args = ["backtest", str(DEMO), "--model", "baseline", "--no-cache"]
+    quiet = CliRunner().invoke(main, args)  # stderr is not a terminal here
+    assert quiet.exit_code == 0 and "backtest: classify" not in quiet.stderr
+    shown = CliRunner().invoke(main, [*args, "--progress"])
+    assert shown.exit_code == 0
+    for phase in ("backtest: read", "backtest: classify", "backtest: detect"):
+        assert phase in shown.stderr
+    assert "1500/1500" in shown.stderr
