@@ -10,6 +10,7 @@ passed in. Times are naive UTC strings (plotly.js does not honour offsets); axis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -156,20 +157,101 @@ def add_alert_spans(
     return fig
 
 
-def sentiment_index_figure(
+# Documents at which a point is drawn full size: below, it shrinks, so a window of one or
+# two documents never looks like a crisis, even on a quiet scope where every window is small.
+FULL_SIZE_DOCS = 20
+
+
+def volume_sizes(
+    counts: Sequence[int],
+    top: int | None = None,
+    smallest: float = 2.0,
+    largest: float = 11.0,
+) -> list[float]:
+    """Marker diameters growing with the square root of the documents behind each point,
+    relative to ``top`` (default the largest count) but never to fewer than
+    :data:`FULL_SIZE_DOCS`."""
+    top = max(top or max(counts, default=0), FULL_SIZE_DOCS)
+    return [round(smallest + (largest - smallest) * min(c / top, 1.0) ** 0.5, 1) for c in counts]
+
+
+# Topics drawn by default in the overview's trend view; the others are one click away.
+TREND_TOPICS = 8
+# Recent documents at which a topic's change counts half: a move carried by a handful of
+# documents ranks below one carried by fifty.
+MOVE_HALF_DOCS = 10
+
+
+def topic_moves(buckets: Sequence[Bucket]) -> dict[str, float]:
+    """How much each topic's mean score moved: the last quarter of the range against the
+    rest (documents-weighted), times n / (n + MOVE_HALF_DOCS) for n recent documents."""
+    if not buckets:
+        return {}
+    t0 = min(b.start for b in buckets)
+    t1 = max(b.start for b in buckets)
+    cut = t0 + (t1 - t0) * 0.75
+    acc: dict[str, list[float]] = {}
+    for b in buckets:
+        a = acc.setdefault(b.scope, [0, 0.0, 0, 0.0])  # recent n, sum; earlier n, sum
+        i = 0 if b.start >= cut and t1 > t0 else 2
+        a[i] += b.count
+        a[i + 1] += b.score_sum
+    out = {}
+    for topic, (rn, rs, en, es) in acc.items():
+        if not rn:
+            out[topic] = 0.0
+            continue
+        before = es / en if en else 0.0
+        out[topic] = (rs / rn - before) * rn / (rn + MOVE_HALF_DOCS)
+    return out
+
+
+def trend_topics(
+    buckets: Sequence[Bucket], alerts: Sequence[AlertRow], limit: int | None = TREND_TOPICS
+) -> list[str]:
+    """Topics for the trend view: those with an alert first, then by how much they moved
+    (largest change first); all of them when ``limit`` is None."""
+    moves = topic_moves(buckets)
+    alerted = {a.scope for a in alerts if a.scope_kind == "topic"}
+    ranked = sorted(moves, key=lambda t: (t not in alerted, -abs(moves[t]), t))
+    return ranked if limit is None else ranked[:limit]
+
+
+def topic_trends_figure(
     buckets: Sequence[Bucket],
     alerts: Sequence[AlertRow],
     end: datetime,
+    topics: Sequence[str],
     topics_order: Sequence[str] = (),
+    cols: int = 4,
 ) -> Figure:
-    """Mean sentiment score (p(pos) - p(neg)) per topic and bucket, alerts shaded."""
-    fig = _base("Sentiment index per topic", "mean score (−1 … 1)")
+    """Small multiples: one panel per topic in ``topics`` (in that order) with its mean
+    score (−1 … 1) over time, points sized by documents, its alerts shaded. Every panel has
+    the same axes, so panels compare at a glance."""
     series = _by_scope(buckets)
-    if not series:
+    topics = [t for t in topics if t in series]
+    n = len(topics)
+    cols = max(1, min(cols, n))
+    rows_n = max(1, math.ceil(n / cols))
+    fig = _base("Sentiment index per topic (mean score, time in UTC)", "", 60 + 150 * rows_n)
+    if not n:
         return _empty(fig)
-    order = list(topics_order) or sorted(series)
-    for topic in sorted(series, key=lambda t: (order.index(t) if t in order else 999, t)):
+    lay = fig["layout"]
+    lay.update(showlegend=False, margin={"l": 45, "r": 15, "t": 50, "b": 30})
+    del lay["xaxis"], lay["yaxis"]
+    top = max((b.count for t in topics for b in series[t]), default=1)
+    gap_x, gap_y = 0.04, 0.5 / rows_n
+    width = (1 - gap_x * (cols - 1)) / cols
+    height = (1 - gap_y * (rows_n - 1)) / rows_n
+    order = list(topics_moves := topic_moves(buckets))  # noqa: F841 - order of moves unused
+    names = list(topics_order) or sorted(series)
+    for k, topic in enumerate(topics):
+        r, c = divmod(k, cols)
+        ax = "" if k == 0 else str(k + 1)
+        x0 = c * (width + gap_x)
+        y1 = 1 - r * (height + gap_y)
         rows = series[topic]
+        colour = colour_for(topic, names)
         fig["data"].append(
             {
                 "type": "scatter",
@@ -177,18 +259,69 @@ def sentiment_index_figure(
                 "y": [round(b.mean_score, 4) for b in rows],
                 "customdata": [b.count for b in rows],
                 "name": topic,
-                "mode": "lines",
-                "line": {"width": 1.6, "color": colour_for(topic, order)},
-                "hovertemplate": f"{topic}<br>%{{x}}<br>index %{{y:.3f}}<br>%{{customdata}} docs"
+                "xaxis": f"x{ax}",
+                "yaxis": f"y{ax}",
+                "mode": "lines+markers",
+                "line": {"width": 1.2, "color": colour},
+                "marker": {
+                    "size": volume_sizes([b.count for b in rows], top, largest=8.0),
+                    "color": colour,
+                },
+                "hovertemplate": f"{topic}<br>%{{x}}<br>index %{{y:.2f}}<br>%{{customdata}} docs"
                 "<extra></extra>",
             }
         )
-    fig["layout"]["yaxis"].update(range=[-1.05, 1.05], zeroline=True)
-    # Twenty topics wrap the legend onto the x-axis title: the title goes, UTC stays in the
-    # chart title.
-    fig["layout"]["xaxis"]["title"] = {"text": ""}
-    fig["layout"]["title"]["text"] += " (time in UTC)"
-    return add_alert_spans(fig, alerts, end)
+        last_row = r == rows_n - 1 or k + cols >= n
+        lay[f"xaxis{ax}"] = {
+            "type": "date",
+            "domain": [x0, x0 + width],
+            "anchor": f"y{ax}",
+            "matches": "x" if k else None,
+            "showticklabels": last_row,
+            "nticks": 4,
+        }
+        lay[f"yaxis{ax}"] = {
+            "domain": [y1 - height, y1],
+            "anchor": f"x{ax}",
+            "range": [-1.05, 1.05],
+            "tickvals": [-1, 0, 1],
+            "zeroline": True,
+            "showticklabels": c == 0,
+        }
+        move = topics_moves.get(topic, 0.0)
+        lay["annotations"].append(
+            {
+                "text": f"<b>{topic}</b>  {'▲' if move > 0 else '▼' if move < 0 else ''}"
+                f"{abs(move):.2f}",
+                "xref": f"x{ax} domain",
+                "yref": f"y{ax} domain",
+                "x": 0,
+                "y": 1,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        )
+        for a in alerts:
+            if a.scope_kind != "topic" or a.scope != topic:
+                continue
+            x1 = a.ends_at or end
+            lay["shapes"].append(
+                {
+                    "type": "rect",
+                    "xref": f"x{ax}",
+                    "yref": f"y{ax} domain",
+                    "x0": naive_utc(a.starts_at),
+                    "x1": naive_utc(max(x1, a.starts_at + timedelta(minutes=1))),
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": ALERT_FILL if a.status == "firing" else RESOLVED_FILL,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+    return fig
 
 
 def negative_heatmap_figure(buckets: Sequence[Bucket]) -> Figure:
@@ -333,11 +466,15 @@ def scope_figure(
                 for b in rows
             ],
             "mode": "lines+markers",
-            "marker": {"size": 6, "color": "#d62728"},
-            "line": {"color": "#d62728", "width": 1.8},
+            # Sized by documents: a 100 % share of one document is a dot, not a crisis.
+            "marker": {
+                "size": volume_sizes([b.count for b in rows], largest=13.0),
+                "color": "#d62728",
+            },
+            "line": {"color": "#d62728", "width": 1.2},
             "name": "negative share",
             "hovertemplate": "%{x}<br>negative %{y:.0%} of %{customdata[2]} docs"
-            "<br>click: show documents<extra></extra>",
+            "<br>(dot size: documents)<br>click: show documents<extra></extra>",
         },
     ]
     fig["layout"]["yaxis"].update(range=[0, 1.02], tickformat=".0%")
@@ -347,7 +484,7 @@ def scope_figure(
             "side": "right",
             "showgrid": False,
             "title": {"text": "documents"},
-            "rangemode": "tozero",
+            **integer_ticks(max((b.count for b in rows), default=0)),
         },
         clickmode="event+select",
         dragmode="select",
@@ -486,14 +623,6 @@ def integer_ticks(top: int, most: int = 5) -> dict[str, Any]:
         "tickformat": "d",
         "range": [0, max(top, 1) * 1.08],
     }
-
-
-def volume_sizes(
-    counts: Sequence[int], smallest: float = 2.0, largest: float = 11.0
-) -> list[float]:
-    """Marker diameters growing with the square root of the documents behind each point."""
-    top = max(counts, default=0) or 1
-    return [round(smallest + (largest - smallest) * (c / top) ** 0.5, 1) for c in counts]
 
 
 def backtest_scope_figure(series: BinnedSeries, spans: Sequence[AlertSpan]) -> Figure:

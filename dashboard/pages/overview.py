@@ -1,4 +1,5 @@
-"""Overview: sentiment index per topic, negative-share heatmap, volume, headline figures."""
+"""Overview: headline figures, the sentiment trend per topic (small multiples of the topics
+that moved most, all topics one click away), the negative-share heatmap and the volume."""
 
 from __future__ import annotations
 
@@ -19,6 +20,22 @@ def layout() -> html.Div:
             html.H2("Overview"),
             html.Div(id="ov-headline", className="cards"),
             html.P(id="ov-range", className="muted"),
+            dcc.RadioItems(
+                id="ov-trend-show",
+                options=[
+                    {"label": f"topics that moved most ({figures.TREND_TOPICS})", "value": "moved"},
+                    {"label": "all topics", "value": "all"},
+                ],
+                value="moved",
+                inline=True,
+                className="trend-show",
+            ),
+            html.P(
+                "▲/▼: change of the topic's mean score in the last quarter of the range "
+                "against the rest (weighted down when few documents carry it); dot size: "
+                "documents. Topics with an alert come first.",
+                className="muted",
+            ),
             dcc.Graph(id="ov-index", config=GRAPH_CONFIG),
             html.Div(id="ov-topics", className="topic-links"),
             dcc.Graph(id="ov-heatmap", config=GRAPH_CONFIG),
@@ -28,7 +45,7 @@ def layout() -> html.Div:
     )
 
 
-def data(ctx: Context, search: str | None) -> tuple[Any, ...]:
+def data(ctx: Context, search: str | None, show: str | None = "moved") -> tuple[Any, ...]:
     v = ctx.view(search, max_points=150)
     f = v.filters
     scopes = list(f.topics) or None
@@ -61,7 +78,15 @@ def data(ctx: Context, search: str | None) -> tuple[Any, ...]:
     return (
         headline_cards(queries.headline(ctx.engine, v.anchor)),
         range_txt,
-        figures.sentiment_index_figure(topic_rows, alert_rows, v.end, TOPICS),
+        figures.topic_trends_figure(
+            topic_rows,
+            alert_rows,
+            v.end,
+            figures.trend_topics(
+                topic_rows, alert_rows, None if show == "all" else figures.TREND_TOPICS
+            ),
+            TOPICS,
+        ),
         links,
         figures.negative_heatmap_figure(topic_rows),
         figures.volume_figure(total_rows),
@@ -77,6 +102,7 @@ def register(app: dash.Dash, ctx: Context) -> None:
         Output("ov-heatmap", "figure"),
         Output("ov-volume", "figure"),
         Input("url", "search"),
+        Input("ov-trend-show", "value"),
     )
-    def update(search: str | None) -> tuple[Any, ...]:
-        return data(ctx, search)
+    def update(search: str | None, show: str | None) -> tuple[Any, ...]:
+        return data(ctx, search, show)

@@ -132,7 +132,10 @@ def doc_ids(driver: Any, table_id: str) -> list[str]:
 def test_overview_renders_with_data(driver, served):
     driver.get(served.url + "/")
     wait(
-        driver, lambda d: traces(d, "ov-index") == ["earnings", "energy_oil", "financials", "macro"]
+        driver,
+        lambda d: (
+            sorted(traces(d, "ov-index") or []) == ["earnings", "energy_oil", "financials", "macro"]
+        ),
     )
     assert plot(driver, "ov-index")["shapes"] >= 1  # the firing alert is shaded
     wait(driver, lambda d: traces(d, "ov-volume") == ["negative", "neutral", "positive"])
@@ -141,7 +144,18 @@ def test_overview_renders_with_data(driver, served):
     docs = wait(driver, lambda d: d.find_element(By.ID, "hl-docs").text)
     assert int(docs.replace(",", "")) > 0
     assert driver.find_element(By.ID, "hl-alerts").text == "1"
+    # Small multiples: one panel (own axes) per topic, the alerted topic first.
+    titles = [n for n in plot(driver, "ov-index")["notes"] if n.startswith("<b>")]
+    assert len(titles) == 4
+    assert traces(driver, "ov-index")[0] == "financials"
     shot(driver, "overview")
+    driver.find_element(By.XPATH, "//div[@id='ov-trend-show']//label[contains(., 'all')]").click()
+    wait(
+        driver,
+        lambda d: (
+            sorted(traces(d, "ov-index") or []) == ["earnings", "energy_oil", "financials", "macro"]
+        ),
+    )
 
 
 def test_filters_change_the_chart_and_the_url(driver, served):

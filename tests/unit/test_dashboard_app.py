@@ -55,6 +55,7 @@ OVERVIEW_OUT = [
     ("ov-heatmap", "figure"),
     ("ov-volume", "figure"),
 ]
+TREND = ("ov-trend-show", "value", "moved")
 
 
 def test_open_app_serves_pages_health_api_and_callbacks(store_url):
@@ -77,7 +78,7 @@ def test_open_app_serves_pages_health_api_and_callbacks(store_url):
     assert c.get("/api/documents?limit=x").status_code == 400
     neg = c.get("/api/documents?limit=50&sentiment=negative").json
     assert neg and all(d["sentiment"] == "negative" for d in neg)
-    r = dash_post(c, OVERVIEW_OUT, [("url", "search", "?topic=earnings")])
+    r = dash_post(c, OVERVIEW_OUT, [("url", "search", "?topic=earnings"), TREND])
     assert r.status_code == 200, r.data[:500]
     resp = json.loads(r.data)["response"]
     index = resp["ov-index"]["figure"]
@@ -92,14 +93,14 @@ def test_login_guards_every_route(store_url):
     assert r.headers["Location"] == "/login?next=%2Ftopic%2Fearnings%3Frange%3D6h"
     for path in ("/_dash-layout", "/_dash-dependencies", "/api/documents"):
         assert c.get(path).status_code == 401, path
-    assert dash_post(c, OVERVIEW_OUT, [("url", "search", "")]).status_code == 401
+    assert dash_post(c, OVERVIEW_OUT, [("url", "search", ""), TREND]).status_code == 401
     bad = c.post("/login", data={"username": "alice", "password": "wrong"})
     assert bad.status_code == 401 and b"Wrong user name or password" in bad.data
     assert c.post("/login", data={"username": "bob", "password": PASSWORD}).status_code == 401
     ok = c.post("/login", data={"username": "alice", "password": PASSWORD, "next": "//evil.com"})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     assert c.get("/api/documents?limit=1").status_code == 200
-    assert dash_post(c, OVERVIEW_OUT, [("url", "search", "")]).status_code == 200
+    assert dash_post(c, OVERVIEW_OUT, [("url", "search", ""), TREND]).status_code == 200
     c.get("/logout")
     assert c.get("/api/documents?limit=1").status_code == 401
 

@@ -34,16 +34,42 @@ def alert(status="firing", scope="earnings", ends=None):
     )
 
 
-def test_index_has_one_line_per_topic_with_mean_scores_and_alert_spans():
+def test_trends_are_small_multiples_one_panel_per_topic_with_alert_spans():
     rows = [bucket("earnings", i, score=5.0) for i in range(4)] + [bucket("macro", 0, score=-5.0)]
-    fig = F(figures.sentiment_index_figure(rows, [alert()], END))
-    names = [t.name for t in fig.data]
-    assert names == ["earnings", "macro"]
-    assert list(fig.data[0].y) == [0.5] * 4
-    assert list(fig.data[1].y) == [-0.5]
+    fig = F(figures.topic_trends_figure(rows, [alert()], END, ["macro", "earnings"]))
+    assert [t.name for t in fig.data] == ["macro", "earnings"]  # in the order asked
+    assert list(fig.data[1].y) == [0.5] * 4 and list(fig.data[0].y) == [-0.5]
+    # Each topic has its own axes, all on the same −1 … 1 scale.
+    assert (fig.data[0].xaxis, fig.data[1].xaxis) == ("x", "x2")
+    assert list(fig.layout.yaxis.range) == list(fig.layout.yaxis2.range) == [-1.05, 1.05]
     (shape,) = fig.layout.shapes
-    # A firing alert is shaded from its start to the end of the range, in naive UTC.
+    # A firing alert is shaded on its topic's panel, to the end of the range, in naive UTC.
+    assert shape.xref == "x2"
     assert (shape.x0, shape.x1) == ("2026-03-10 12:30:00", "2026-03-10 14:00:00")
+
+
+def test_trend_topics_put_alerted_then_the_biggest_moves_first():
+    calm = [bucket("calm", i, score=1.0) for i in range(8)]
+    # Turns negative at the end on many documents / on one document.
+    big = [bucket("big", i, score=1.0) for i in range(6)]
+    big += [bucket("big", i, count=40, score=-30.0) for i in (6, 7)]
+    tiny = [bucket("tiny", i, score=1.0) for i in range(6)]
+    tiny += [bucket("tiny", i, count=1, score=-1.0) for i in (6, 7)]
+    rows = calm + big + tiny
+    moves = figures.topic_moves(rows)
+    assert abs(moves["big"]) > abs(moves["tiny"]) > abs(moves["calm"])
+    assert figures.trend_topics(rows, []) == ["big", "tiny", "calm"]
+    assert figures.trend_topics(rows, [alert(scope="calm")], limit=2) == ["calm", "big"]
+
+
+def test_points_are_sized_by_documents():
+    sizes = figures.volume_sizes([1, 4, 100])
+    assert sizes[0] < sizes[1] < sizes[2]
+    rows = [bucket("x", 0, count=1, neg=1), bucket("x", 1, count=50, neg=10)]
+    fig = F(figures.scope_figure(rows, [None, None], [], END, 900, "t"))
+    share = next(t for t in fig.data if t.name == "negative share")
+    small, large = share.marker.size
+    assert small < large  # one negative document is a dot, fifty documents a disc
 
 
 def test_heatmap_leaves_empty_buckets_blank():
@@ -78,7 +104,7 @@ def test_scope_figure_maps_points_back_to_their_bucket():
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: F(figures.sentiment_index_figure([], [], END)),
+        lambda: F(figures.topic_trends_figure([], [], END, [])),
         lambda: F(figures.negative_heatmap_figure([])),
         lambda: F(figures.volume_figure([])),
         lambda: F(figures.scope_figure([], [], [], END, 300, "t")),
