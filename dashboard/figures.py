@@ -643,8 +643,15 @@ def backtest_scope_figure(series: BinnedSeries, spans: Sequence[AlertSpan]) -> F
                 "name": "negative share",
                 "mode": "lines+markers",
                 "line": {"color": share_colour, "width": 1},
-                # Sized by documents: one negative headline is a dot, a crisis a disc.
-                "marker": {"color": share_colour, "size": volume_sizes(series.counts)},
+                # Sized by documents: one negative headline is a dot, a crisis a disc; smaller
+                # when there are many points (a month is ~720 hourly points).
+                "marker": {
+                    "color": share_colour,
+                    "size": volume_sizes(
+                        series.counts,
+                        largest=max(4.0, 11.0 * min(1.0, (150 / max(len(xs), 1)) ** 0.5)),
+                    ),
+                },
                 "connectgaps": False,
                 "hovertemplate": "%{x}<br>negative %{y:.0%} of %{customdata} docs<extra></extra>",
             },

@@ -15,11 +15,18 @@ import html
 import json
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dashboard.figures import TEMPLATE, AlertSpan, BinnedSeries, backtest_scope_figure
+from dashboard.figures import (
+    TEMPLATE,
+    AlertSpan,
+    BinnedSeries,
+    backtest_scope_figure,
+    bin_label,
+    naive_utc,
+)
 from foundation.schemas import WindowStat
 from monitor.backtest.run import BacktestResult
 
@@ -28,6 +35,9 @@ Scope = tuple[str, str]
 MAX_POINTS = 800
 # Panels when no scope alerted: "all" and the busiest topics.
 MIN_PANELS = 6
+# A sparse scope is drawn in coarser bins, down to this many bins over the run.
+MIN_DOCS_PER_BIN = 2.0
+MIN_BINS = 48
 
 
 def _parse(ts: str) -> datetime:
@@ -55,49 +65,64 @@ def report_scopes(episodes: Sequence[dict[str, Any]], closed: Sequence[WindowSta
     return scopes
 
 
-def choose_bin_s(closed: Sequence[WindowStat], max_points: int = MAX_POINTS) -> int:
-    """Bin width: whole windows, the smallest of 1 window, 15 min, 30 min, 1 h, 3 h, 6 h,
-    1 day that keeps a panel under ``max_points`` bins."""
+def choose_bin_s(
+    closed: Sequence[WindowStat], max_points: int = MAX_POINTS, docs: int | None = None
+) -> int:
+    """Bin width in whole windows: the smallest of 1 window, 15 min, 30 min, 1 h, 3 h, 6 h,
+    1 day that keeps a panel under ``max_points`` bins. Given a scope's ``docs``, coarser
+    while that scope would average fewer than :data:`MIN_DOCS_PER_BIN` documents a bin (a
+    sparse scope drawn per window is a row of 0 % / 100 % spikes), but never fewer than
+    :data:`MIN_BINS` bins over the run."""
     if not closed:
         return 300
     size_s = int((closed[0].window_end - closed[0].window_start).total_seconds())
     starts = [w.window_start.timestamp() for w in closed]
-    need = (max(starts) - min(starts)) / max_points
-    for c in (size_s, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400):
-        if c >= need and c % size_s == 0:
+    span = max(starts) - min(starts) + size_s
+    need = span / max_points
+    ok = [
+        c
+        for c in (size_s, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+        if c >= need and c % size_s == 0
+    ]
+    if not ok:
+        return size_s * max(1, math.ceil(need / size_s))
+    if docs is None:
+        return ok[0]
+    for c, coarser in zip(ok, [*ok[1:], None], strict=True):
+        if docs * c / span >= MIN_DOCS_PER_BIN or coarser is None or span / coarser < MIN_BINS:
             return c
-    return size_s * max(1, math.ceil(need / size_s))
+    return ok[-1]  # pragma: no cover - the loop always returns
 
 
-def bin_series(
-    closed: Sequence[WindowStat], scopes: Sequence[Scope], bin_s: int
-) -> dict[Scope, BinnedSeries]:
-    """Window stats of ``scopes`` summed per bin over the whole run's range."""
-    wanted = set(scopes)
+def bin_series(closed: Sequence[WindowStat], bins: dict[Scope, int]) -> dict[Scope, BinnedSeries]:
+    """Window stats of each scope in ``bins`` summed per bin of its width, over the whole
+    run's range (every panel spans the same time)."""
     starts = [int(w.window_start.timestamp()) for w in closed]
-    first = min(starts) // bin_s * bin_s if starts else 0
-    last = max(starts) // bin_s * bin_s if starts else -1
-    n = (last - first) // bin_s + 1
-    acc: dict[Scope, list[list[float]]] = {k: [[0, 0, 0.0] for _ in range(n)] for k in scopes}
+    lo, hi = (min(starts), max(starts)) if starts else (0, -1)
+    acc: dict[Scope, tuple[int, list[list[float]]]] = {}
+    for k, bin_s in bins.items():
+        first = lo // bin_s * bin_s
+        n = (hi - first) // bin_s + 1 if starts else 0
+        acc[k] = (first, [[0, 0, 0.0] for _ in range(n)])
     for w in closed:
-        k = (w.scope_kind, w.scope)
-        if k in wanted:
-            cell = acc[k][(int(w.window_start.timestamp()) - first) // bin_s]
+        got = acc.get((w.scope_kind, w.scope))
+        if got is not None:
+            first, cells = got
+            cell = cells[(int(w.window_start.timestamp()) - first) // bins[(w.scope_kind, w.scope)]]
             cell[0] += w.count
             cell[1] += w.negative
             cell[2] += w.score_sum
-    times = [datetime.fromtimestamp(first + i * bin_s, UTC) for i in range(n)]
     return {
         k: BinnedSeries(
             scope_kind=k[0],
             scope=k[1],
-            bin_s=bin_s,
-            starts=times,
+            bin_s=bins[k],
+            starts=[datetime.fromtimestamp(first + i * bins[k], UTC) for i in range(len(cells))],
             counts=[int(c[0]) for c in cells],
             negative=[int(c[1]) for c in cells],
             score_sum=[float(c[2]) for c in cells],
         )
-        for k, cells in acc.items()
+        for k, (first, cells) in acc.items()
     }
 
 
@@ -153,6 +178,15 @@ def _evidence(e: dict[str, Any]) -> str:
     )
 
 
+def zoom_range(e: dict[str, Any]) -> tuple[str, str]:
+    """The time range a click on an alert's row zooms its chart to: the episode with
+    context on both sides (at least three hours, or twice its length)."""
+    start = _parse(e["startsAt"])
+    end = _parse(e["endsAt"]) if e["endsAt"] else start + timedelta(hours=1)
+    pad = max(timedelta(hours=3), 2 * (end - start))
+    return naive_utc(start - pad), naive_utc(end + pad)
+
+
 def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
     if not episodes:
         return '<p class="muted">No alerts in this run.</p>'
@@ -160,10 +194,13 @@ def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
     for i, e in enumerate(episodes, 1):
         f, p = e["figures"], e["peak"]
         pid = panel_id(e["scope_kind"], e["scope"])
+        x0, x1 = zoom_range(e)
         rows.append(
             "<tr>"
             f"<td>{i}</td>"
-            f'<td><a href="#{pid}">{html.escape(e["scope_kind"])}: {html.escape(e["scope"])}</a>'
+            f'<td><a href="#{pid}" data-chart="{pid}-chart" data-x0="{x0}" data-x1="{x1}" '
+            'title="show this alert on its chart (double-click the chart to zoom out)">'
+            f"{html.escape(e['scope_kind'])}: {html.escape(e['scope'])}</a>"
             f'<div class="muted">{html.escape(e["rule"])} · '
             f"{html.escape(e['fingerprint'])}</div></td>"
             f'<td class="nowrap">{html.escape(e["startsAt"])}</td>'
@@ -217,6 +254,10 @@ const draw = (el) => { if (el.dataset.drawn) return; el.dataset.drawn = 1;
 const io = new IntersectionObserver((es) => es.forEach((e) => {
   if (e.isIntersecting) { draw(e.target); io.unobserve(e.target); } }), {rootMargin: "600px"});
 document.querySelectorAll(".chart").forEach((el) => io.observe(el));
+document.addEventListener("click", (ev) => {
+  const a = ev.target.closest("a[data-chart]"); if (!a) return;
+  const el = document.getElementById(a.dataset.chart); draw(el);
+  Plotly.relayout(el, {"xaxis.range": [a.dataset.x0, a.dataset.x1]}); });
 """
 
 
@@ -224,8 +265,11 @@ def report_html(result: BacktestResult, plotly_js: str) -> str:
     """The whole page; ``plotly_js`` is the plotly.js source to inline (self-contained)."""
     eps = result.episodes()
     scopes = report_scopes(eps, result.closed)
-    bin_s = choose_bin_s(result.closed)
-    series = bin_series(result.closed, scopes, bin_s)
+    docs: dict[Scope, int] = {}
+    for w in result.closed:
+        docs[(w.scope_kind, w.scope)] = docs.get((w.scope_kind, w.scope), 0) + w.count
+    bins = {k: choose_bin_s(result.closed, docs=docs.get(k, 0)) for k in scopes}
+    series = bin_series(result.closed, bins)
     alerted = {(e["scope_kind"], e["scope"]) for e in eps}
     figures: dict[str, Any] = {}
     panels, toc = [], []
@@ -241,15 +285,14 @@ def report_html(result: BacktestResult, plotly_js: str) -> str:
         ]
         pid = panel_id(*k)
         figures[f"{pid}-chart"] = backtest_scope_figure(series[k], spans)
-        docs = sum(series[k].counts)
         note = f"{len(mine)} alert(s)" if mine else "no alert"
         label = f"{html.escape(k[0])}: {html.escape(k[1])}"
         toc.append(f'<a href="#{pid}">{label}{" ⚠" if k in alerted else ""}</a> ')
         panels.append(
             f'<section class="panel" id="{pid}" data-scope-kind="{html.escape(k[0])}" '
             f'data-scope="{html.escape(k[1])}"><h3>{label}</h3>'
-            f'<div class="muted">{note} · {docs} documents · bins of '
-            f"{bin_s // 60} min · alerts shaded red</div>"
+            f'<div class="muted">{note} · {docs.get(k, 0)} documents · bins of '
+            f"{bin_label(bins[k])} · alerts shaded red</div>"
             f'<div class="chart" id="{pid}-chart"></div></section>'
         )
     files = ", ".join(html.escape(Path(f).name) for f in result.files)

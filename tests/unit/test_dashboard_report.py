@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from dashboard.figures import integer_ticks
-from dashboard.report import report_scopes
+from dashboard.report import choose_bin_s, report_scopes
 
 DEMO = Path(str(resources.files("ingest") / "data" / "demo_sample.jsonl.gz"))
 
@@ -88,3 +88,29 @@ def test_progress_bars_only_when_asked_or_on_a_terminal() -> None:
     for phase in ("backtest: read", "backtest: classify", "backtest: detect"):
         assert phase in shown.stderr
     assert "1500/1500" in shown.stderr
+
+
+def test_sparse_scopes_get_coarser_bins() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from foundation.schemas import WindowStat
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    day = [
+        WindowStat(
+            scope_kind="all",
+            scope="all",
+            window_start=t0 + timedelta(minutes=5 * i),
+            window_end=t0 + timedelta(minutes=5 * i + 5),
+            count=6,
+            negative=1,
+            neutral=4,
+            positive=1,
+            score_sum=0.0,
+        )
+        for i in range(288)
+    ]
+    assert choose_bin_s(day) == 300  # a day of 5-minute windows: drawn per window
+    assert choose_bin_s(day, docs=6 * 288) == 300  # busy: per window
+    assert choose_bin_s(day, docs=180) == 1800  # ~0.6 a window: 30-minute bins
+    assert choose_bin_s(day, docs=3) == 1800  # never fewer than 48 bins in the day
