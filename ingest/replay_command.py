@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
 from foundation.errors import ConfigError
+from foundation.progress import progress_enabled
 from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def replay(
             start=t_start,
             end=t_end,
             shift=timedelta(seconds=shift_s),
-            progress=sys.stderr.isatty() if progress is None else progress,
+            progress=progress_enabled(progress),
             # As the backtest does: archived documents get the tickers and entities the
             # current list finds, so the worker's ticker and sector scopes see them.
             tag=tag_document,
