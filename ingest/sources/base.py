@@ -158,7 +158,7 @@ _ATOM_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?feed[\s>]")
 
 
 def xml_flavour(body: bytes) -> str:
-    """"atom" for an Atom feed (a ``<feed>`` root), else "rss" (RSS 2.0, RSS 1.0/RDF).
+    """The kind name "atom" for an Atom feed (a ``<feed>`` root), else "rss" (RSS 2.0, RSS 1.0/RDF).
     Both are parsed by the rss source (feedparser); this is what ``feeds check`` reports."""
     head = body[:4096]
     if head[:2] == b"\x1f\x8b":
