@@ -106,3 +106,35 @@ def test_unknown_section_in_environment_is_refused(monkeypatch: pytest.MonkeyPat
         load_settings()
     code, _, err = invoke(["feeds", "list"])
     assert code == 2 and "FINPULSE_MODLE__PATH" in err
+
+
+def test_check_online_fetches_every_source(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/feed.xml"
+            body = b'<rss version="2.0"><channel><title>t</title></channel></rss>' if ok else b""
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_port}"
+    toml = (
+        f'[[ingest.sources]]\nname = "good"\nurl = "{base}/feed.xml"\n\n'
+        f'[[ingest.sources]]\nname = "gone"\nurl = "{base}/missing.xml"\n'
+    )
+    try:
+        code, _, err = invoke(["config", "check", str(write(tmp_path, toml)), "--online"])
+    finally:
+        srv.shutdown()
+    assert code == 1
+    assert "source gone: HTTP 404" in err and "source good" not in err
+    assert "2 source(s) fetched" in err
