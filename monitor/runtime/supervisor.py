@@ -29,6 +29,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from foundation.errors import BrokerError, ConfigError
+from foundation.paths import broker_log
 from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,13 +225,13 @@ class Supervisor:
         data = Path(self.settings.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self.broker = EmbeddedBroker(
-            topics=settings_topics(self.settings), log_path=data / "broker.log"
+            topics=settings_topics(self.settings), log_path=broker_log(data)
         ).start()
         address_file(self.settings).write_text(self.broker.bootstrap + "\n")
         say(
             "broker",
             f"embedded broker (Tansu, in memory) ready at {self.broker.bootstrap} "
-            f"(its log: {data / 'broker.log'})",
+            f"(its log: {broker_log(data)})",
         )
         return str(self.broker.bootstrap)
 

@@ -20,6 +20,7 @@ import faust
 from foundation.errors import BrokerError
 from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
+from foundation.paths import worker_dir
 from foundation.schemas import Document, SchemaError, ScoredDocument
 from foundation.settings import Settings
 from foundation.store import Store
@@ -183,6 +184,8 @@ def create_app(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
+        # Faust's own files (else ./<app id>-data in whatever folder the worker runs in).
+        datadir=str(worker_dir(settings.data_dir)),
         topic_partitions=settings.broker.partitions,
         topic_replication_factor=settings.broker.replication_factor,
         processing_guarantee="at_least_once",
