@@ -47,7 +47,7 @@ class BrokerSettings(Section):
     topic_prefix: str = "finpulse"
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    # The embedded Tansu broker mis-reports end offsets for multi-record batches (BROKER.md),
+    # Tansu mis-reports end offsets for multi-record batches (docs/operations.md),
     # so it needs producer_max_batch_size=1; real Kafka keeps the client default.
     embedded: bool = True
 

@@ -336,10 +336,6 @@ class AioPublisher:
         if len(self._buf) >= self.chunk:
             self._dispatch()
 
-    def publish_many(self, docs: Iterable[Document]) -> None:
-        for d in docs:
-            self.publish(d)
-
     def flush(self, timeout: float = 120.0) -> AioStats:
         """Wait for every ack; re-send what failed once, then report what is still missing."""
         self._dispatch()

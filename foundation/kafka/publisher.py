@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from foundation.errors import BrokerError
@@ -67,7 +66,7 @@ class Publisher:
             if batch_size <= 1:
                 opts["linger_ms"] = 0
         elif embedded:
-            # The embedded broker mis-reports end offsets of multi-record batches (BROKER.md).
+            # The embedded broker mis-reports multi-record batch end offsets (docs/operations.md).
             opts["batch_size"] = 1
             opts["linger_ms"] = 0
         try:
@@ -83,10 +82,6 @@ class Publisher:
         fut = self._producer.send(self.topic, key=doc.id.encode(), value=doc.to_bytes())
         fut.add_callback(self._ok, doc.id)
         fut.add_errback(self._failed, doc)
-
-    def publish_many(self, docs: Iterable[Document]) -> None:
-        for d in docs:
-            self.publish(d)
 
     def _ok(self, doc_id: str, _meta: object) -> None:
         with self._lock:

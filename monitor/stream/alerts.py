@@ -12,7 +12,7 @@ Topology (kept simple and correct rather than wide):
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
-BROKER.md measured at ~2k events/s with tables on this box). The state (open windows,
+measured at ~2k events/s with tables on the 2-core box). The state (open windows,
 baselines, alert lifecycle per scope, plus the watermark) lives in a Faust table whose
 changelog lets a restarted worker resume where it stopped: no window is lost and no alert
 fires a second time. When the table comes back empty but the store still lists firing alerts
