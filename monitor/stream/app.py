@@ -158,12 +158,14 @@ def create_app(
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
+    datadir = worker_dir(settings.data_dir)
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
         # Faust's own files (else ./<app id>-data in whatever folder the worker runs in).
-        datadir=str(worker_dir(settings.data_dir)),
+        datadir=str(datadir),
         topic_partitions=settings.broker.partitions,
         topic_replication_factor=settings.broker.replication_factor,
         processing_guarantee="at_least_once",
