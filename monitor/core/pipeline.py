@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
+from foundation.sectors import SectorLookup
 from foundation.settings import RuleSettings, Settings
 from monitor.core.detection import DetectorState, step
 from monitor.core.lifecycle import (
@@ -26,7 +27,6 @@ from monitor.core.lifecycle import (
 )
 from monitor.core.windowing import (
     ClosedWindow,
-    SectorLookup,
     WindowAcc,
     WindowAggregator,
     from_epoch,
