@@ -135,8 +135,9 @@ def backtest(
     from pathlib import Path
 
     from dashboard.report import write_report
+    from foundation.paths import backtest_cache_dir
     from models.registry import load_classifier, model_folder
-    from monitor.backtest.cache import CACHE_SUBDIR, ClassificationCache, model_identity
+    from monitor.backtest.cache import ClassificationCache, model_identity
     from monitor.backtest.run import run_backtest
 
     settings = get_settings(ctx)
@@ -148,7 +149,7 @@ def backtest(
     cache = None
     if not no_cache:
         folder = model_folder(settings.model.path)
-        where = Path(cache_dir) if cache_dir else settings.data_path / CACHE_SUBDIR
+        where = Path(cache_dir) if cache_dir else backtest_cache_dir(settings.data_dir)
         cache = ClassificationCache.open(where, model_identity(classifier, folder))
     result = run_backtest(list(files), settings, classifier, cache=cache, progress=progress)
     log.info(

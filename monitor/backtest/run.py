@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from foundation.language import language_supported, skip_reason
 from foundation.progress import bar
 from foundation.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
+from foundation.sectors import SectorLookup
 from foundation.settings import Settings
 from models.base import Prediction, TextClassifier
 from monitor.backtest.cache import ClassificationCache
 from monitor.core.pipeline import AlertPipeline
 from monitor.core.scoring import scored
-from monitor.core.windowing import SectorLookup
 
 if TYPE_CHECKING:
     from tqdm import tqdm
