@@ -35,8 +35,9 @@ Scope = tuple[str, str]
 MAX_POINTS = 800
 # Panels when no scope alerted: "all" and the busiest topics.
 MIN_PANELS = 6
-# A sparse scope is drawn in coarser bins, down to this many bins over the run.
-MIN_DOCS_PER_BIN = 2.0
+# A sparse scope is drawn in coarser bins until a bin averages this many documents (the
+# default rules.min_count: fewer is a share no rule would judge), down to MIN_BINS bins.
+MIN_DOCS_PER_BIN = 8.0
 MIN_BINS = 48
 
 
@@ -173,8 +174,9 @@ def _evidence(e: dict[str, Any]) -> str:
     # Collapsed to the strongest headline, so the table stays one line per alert.
     first = html.escape(e["evidence"][0]["title"])
     return (
-        f'<details><summary>{first} <span class="muted">+{len(items) - 1} more</span>'
-        f"</summary><ul>{''.join(items)}</ul></details>{more}"
+        f'<details><summary title="click for all {len(items)} documents">'
+        f'<span class="muted">▸ {len(items)} docs ·</span> {first}</summary>'
+        f"<ul>{''.join(items)}</ul></details>{more}"
     )
 
 
@@ -203,7 +205,8 @@ def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
             f"{html.escape(e['scope_kind'])}: {html.escape(e['scope'])}</a>"
             f'<div class="muted">{html.escape(e["rule"])} · '
             f"{html.escape(e['fingerprint'])}</div></td>"
-            f'<td class="nowrap">{html.escape(e["startsAt"])}</td>'
+            f'<td class="nowrap" title="{html.escape(e["startsAt"])}">'
+            f"{html.escape(e['startsAt'][:16].replace('T', ' '))}</td>"
             f'<td class="nowrap">{_duration(e)}</td>'
             f"<td>{_pct(f.get('negative_share'))} of {_num(f.get('count'), '.0f')}</td>"
             f"<td>{_pct(f.get('baseline_share'))}</td>"
@@ -235,9 +238,9 @@ table.alerts { border-collapse: collapse; width: 100%; font-size: 13px; }
 table.alerts th, table.alerts td { border-bottom: 1px solid #e3e3e3; padding: 5px 6px;
   text-align: left; vertical-align: top; }
 table.alerts th { background: #f5f5f5; position: sticky; top: 0; }
-td.evidence { max-width: 520px; } td.evidence ul { margin: 4px 0; padding-left: 16px; }
+td.evidence ul { margin: 4px 0; padding-left: 16px; max-width: 40vw; }
 td.evidence summary { cursor: pointer; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; max-width: 500px; }
+  text-overflow: ellipsis; display: block; max-width: 32vw; }
 td.nowrap { white-space: nowrap; }
 nav.toc a { margin-right: 12px; white-space: nowrap; }
 section.panel { border: 1px solid #e3e3e3; border-radius: 6px; padding: 10px 12px;

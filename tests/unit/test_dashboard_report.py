@@ -111,6 +111,7 @@ def test_sparse_scopes_get_coarser_bins() -> None:
         for i in range(288)
     ]
     assert choose_bin_s(day) == 300  # a day of 5-minute windows: drawn per window
-    assert choose_bin_s(day, docs=6 * 288) == 300  # busy: per window
+    assert choose_bin_s(day, docs=10 * 288) == 300  # busy: per window
+    assert choose_bin_s(day, docs=6 * 288) == 900  # 6 a window: 18 per 15-minute bin
     assert choose_bin_s(day, docs=180) == 1800  # ~0.6 a window: 30-minute bins
     assert choose_bin_s(day, docs=3) == 1800  # never fewer than 48 bins in the day
