@@ -79,7 +79,7 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     settings = get_settings(ctx)
     store = Store(settings.store.url)
     try:
-        n = export_corrections(store.engine, task, Path(out))
+        n = export_corrections(store, task, Path(out))
     finally:
         store.dispose()
     click.echo(f"wrote {n} {task} correction(s) to {out}", err=True)
