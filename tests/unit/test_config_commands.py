@@ -44,8 +44,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FINPULSE_CONFIG", raising=False)
-    monkeypatch.delenv("TEST_FINPULSE_OPS_KEY", raising=False)
+    # load_settings(FILE) sets FINPULSE_CONFIG for the process; setting it here first makes
+    # monkeypatch restore the original state after the test, so no later test sees our file.
+    for name in ("FINPULSE_CONFIG", "TEST_FINPULSE_OPS_KEY"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def test_version() -> None:
