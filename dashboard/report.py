@@ -76,9 +76,19 @@ def choose_bin_s(
     :data:`MIN_BINS` bins over the run."""
     if not closed:
         return 300
+    size_s, span = run_extent(closed)
+    return bin_choice(size_s, span, max_points, docs)
+
+
+def run_extent(closed: Sequence[WindowStat]) -> tuple[int, float]:
+    """(window size, seconds from the first window's start to the last window's end)."""
     size_s = int((closed[0].window_end - closed[0].window_start).total_seconds())
     starts = [w.window_start.timestamp() for w in closed]
-    span = max(starts) - min(starts) + size_s
+    return size_s, max(starts) - min(starts) + size_s
+
+
+def bin_choice(size_s: int, span: float, max_points: int, docs: int | None) -> int:
+    """:func:`choose_bin_s` on a run's extent (computed once for all panels)."""
     need = span / max_points
     ok = [
         c
@@ -271,7 +281,11 @@ def report_html(result: BacktestResult, plotly_js: str) -> str:
     docs: dict[Scope, int] = {}
     for w in result.closed:
         docs[(w.scope_kind, w.scope)] = docs.get((w.scope_kind, w.scope), 0) + w.count
-    bins = {k: choose_bin_s(result.closed, docs=docs.get(k, 0)) for k in scopes}
+    if result.closed:
+        size_s, span = run_extent(result.closed)
+        bins = {k: bin_choice(size_s, span, MAX_POINTS, docs.get(k, 0)) for k in scopes}
+    else:
+        bins = {k: choose_bin_s(result.closed) for k in scopes}
     series = bin_series(result.closed, bins)
     alerted = {(e["scope_kind"], e["scope"]) for e in eps}
     figures: dict[str, Any] = {}
