@@ -144,6 +144,10 @@ class SourceSettings(Section):
     backoff_base_s: float = Field(30.0, gt=0)
     backoff_max_s: float = Field(3600.0, gt=0)
     enabled: bool = True
+    # SSRF guard (ingest/url_guard.py): an intranet feed may be fetched from a loopback or
+    # private address only when marked so; file:// URLs and paths only from a local source.
+    allow_private: bool = False
+    local: bool = False
 
 
 class IngestSettings(Section):
@@ -152,6 +156,8 @@ class IngestSettings(Section):
     archive_dir: str = ".finpulse/archive"
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
+    # Networks every source may connect to although not public (e.g. ["10.2.0.0/16"]).
+    allow_networks: list[str] = []
 
 
 class DashboardSettings(Section):
