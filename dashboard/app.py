@@ -279,7 +279,9 @@ def create_app(
         enable_mcp=False,
     )
     secret = settings.dashboard.secret_key
-    auth.install(app.server, users, secret.get_secret_value() if secret else None)
+    auth.install(
+        app.server, users, secret.get_secret_value() if secret else None, settings.dashboard
+    )
     app.layout = _layout()
     _register_shell(app, ctx)
     _register_api(app, ctx)

@@ -169,6 +169,20 @@ class DashboardSettings(Section):
     users_file: str | None = None
     users: dict[str, SecretStr] = {}
     secret_key: SecretStr | None = None
+    # Login hardening (dashboard/auth.py, docs/reliability.md#security). A session ends at
+    # logout, after session_idle_s without a request, and session_max_age_s after login.
+    session_max_age_s: float = Field(8 * 3600.0, gt=0)
+    session_idle_s: float = Field(3600.0, gt=0)
+    # Failed sign-ins within login_window_s: max_failures for one user name, or
+    # max_failures_per_client from one client address, lock that name/address for lockout_s.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
+    login_window_s: float = Field(900.0, gt=0)
+    login_lockout_s: float = Field(900.0, gt=0)
+    # Behind a reverse proxy: take the client address and scheme (https -> Secure cookies)
+    # from X-Forwarded-For / X-Forwarded-Proto. Only when the proxy sets them, never directly
+    # exposed, since a client can send those headers itself.
+    trust_proxy: bool = False
 
 
 class Settings(BaseSettings):
