@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from foundation.redact import mask_url
 from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ def dashboard(ctx: click.Context, host: str | None, port: int | None, hash_passw
             "(configure dashboard.users to serve other hosts)",
             err=True,
         )
-    click.echo(f"dashboard: http://{host}:{port}/  (store {settings.store.url})", err=True)
+    store = mask_url(settings.store.url)
+    click.echo(f"dashboard: http://{host}:{port}/  (store {store})", err=True)
     run_simple(host, port, app.server, threaded=True, use_reloader=False)
 
 

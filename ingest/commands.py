@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from foundation.errors import ConfigError, SourceError
+from foundation.redact import mask_url, redact
 from foundation.schemas import Document, isoformat, utcnow
 from foundation.settings import Settings, SourceSettings, get_settings
 from ingest.dedup import Deduplicator
@@ -321,6 +322,6 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
     settings: Settings = get_settings(ctx)
     for s in configured_sources(settings):
         if as_json:
-            click.echo(s.model_dump_json())
+            click.echo(redact(s.model_dump_json()))
         else:
-            click.echo(f"{s.kind:10} {s.interval_s:>6g}s  {s.name:32} {s.url}")
+            click.echo(f"{s.kind:10} {s.interval_s:>6g}s  {s.name:32} {mask_url(s.url)}")

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from foundation.errors import StoreError
+from foundation.redact import mask_url, redact
 from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
 
 metadata = MetaData()
@@ -171,19 +172,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str, create: bool = True) -> Engine:
     """Engine for ``url``; creates the SQLite folder and the schema when ``create``."""
+    shown = mask_url(url)  # errors name the store, never its password
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, a read-only data dir
+            blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+            reason = f"{blocker} is a file" if blocker else (exc.strerror or str(exc))
+            raise StoreError(f"cannot create the store folder {folder}: {reason}") from None
     try:
         engine = create_engine(url, future=True)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise StoreError(f"cannot open store {url!r}: {exc}") from None
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open store {shown!r}: {redact(str(exc))}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
         try:
             metadata.create_all(engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot create schema in {url!r}: {exc}") from None
+            raise StoreError(f"cannot create schema in {shown!r}: {redact(str(exc))}") from None
     return engine
 
 
