@@ -252,6 +252,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError("invalid config file: nested too deeply") from None
 
 
 def get_settings(ctx: Any) -> Settings:
