@@ -171,12 +171,14 @@ def runner() -> CliRunner:
 @example(stdin=b'{"text": "good \\ud800 news"}\n')  # the reported crash
 @example(stdin=b'{"text": "bad \xff\xfe bytes", "id": "\\udfff"}\n')
 @example(stdin=b"[" * 100_000)
+@example(stdin=b'"\\u0085"\n{"text": "a\\u2028b"}')  # found by a long run: line breaks in text
 def test_classify_stdin_never_crashes(runner, stdin):
     from cli.main import main
 
     res = runner.invoke(main, ["classify", "--model", "baseline"], input=stdin)
     if res.exit_code == 0:
-        for line in res.stdout.splitlines():
+        # JSON Lines are split on "\n" only: U+0085 or U+2028 inside a string are text.
+        for line in filter(None, res.stdout.split("\n")):
             row = json.loads(line)
             assert {"text", "topic", "sentiment"} <= set(row)
             line.encode("utf-8")
