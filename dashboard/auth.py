@@ -47,6 +47,15 @@ ANONYMOUS = "anonymous"
 LOOPBACK = "127.0.0.1"
 OPEN_PATHS = frozenset({"/login", "/logout", "/healthz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+# Sent on every response: no framing (clickjacking of the correction buttons), no MIME
+# sniffing, no full URLs (with their filters) in Referer to other sites.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 # Dash's renderer reads this cookie and sends it back as this header on every callback POST.
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
@@ -179,6 +188,13 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
+def _host_name(host: str) -> str:
+    """The Host header without its port ("[::1]:8050" -> "[::1]")."""
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].lower()
+
+
 def _same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
@@ -266,7 +282,10 @@ def install(
     def guard() -> Any:
         if not users:
             # No login: loopback only. Dash's callbacks are JSON POSTs, which a page of
-            # another origin cannot send without a CORS preflight this app never answers.
+            # another origin cannot send without a CORS preflight this app never answers;
+            # a loopback Host only, so a DNS-rebinding page cannot read it either.
+            if _host_name(request.host) not in LOOPBACK_HOSTS:
+                return jsonify(error="without login the dashboard answers loopback hosts only"), 403
             return None
         g.login_session = sessions.get(session.get("sid"))
         if request.path in OPEN_PATHS:
@@ -284,6 +303,8 @@ def install(
 
     @server.after_request
     def csrf_cookie(resp: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
         sess: LoginSession | None = g.get("login_session")
         if sess is None and request.path == "/login" and session.get("sid"):
             sess = sessions.get(session["sid"])  # the response that completes a login

@@ -264,3 +264,21 @@ def test_callback_posts_need_the_csrf_header(store_url):
     assert r.status_code == 200, r.data[:300]
     c.get("/logout")
     assert c.get_cookie(auth.CSRF_COOKIE) is None
+
+
+def test_every_response_refuses_framing_and_sniffing(store_url):
+    c = client(store_url)
+    for r in (c.get("/login"), c.get("/"), c.get("/healthz")):
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_open_dashboard_answers_loopback_hosts_only(store_url):
+    # Without login it listens on 127.0.0.1; a DNS-rebinding page arrives with its own Host.
+    settings = load_settings(store={"url": store_url}, model={"path": "baseline"})
+    c = create_app(settings).server.test_client()
+    for host in ("127.0.0.1:8050", "localhost", "[::1]:8050"):
+        assert c.get("/api/documents?limit=1", headers={"Host": host}).status_code == 200, host
+    r = c.get("/api/documents?limit=1", headers={"Host": "rebind.evil.example:8050"})
+    assert r.status_code == 403 and "loopback" in r.json["error"]
