@@ -56,6 +56,17 @@ class BrokerSettings(Section):
 
 class StoreSettings(Section):
     url: str = "sqlite:///.finpulse/finpulse.db"
+    # PostgreSQL connection pool per process. A worker holds about 3 connections at once
+    # (store sink, aggregation, notifier); 8 workers + ingest + dashboard at 4 + 4 stay
+    # under PostgreSQL's default max_connections=100.
+    pool_size: int = Field(4, ge=1, le=100)
+    max_overflow: int = Field(4, ge=0, le=100)
+    pool_timeout_s: float = Field(30.0, gt=0)
+    # Transient errors (connection lost, deadlock, serialization failure, SQLite busy) are
+    # retried this many times with jittered back-off; a store that is still starting is
+    # waited for up to connect_timeout_s.
+    retries: int = Field(5, ge=0, le=20)
+    connect_timeout_s: float = Field(60.0, ge=0)
 
 
 class ModelSettings(Section):
@@ -165,6 +176,15 @@ class DashboardSettings(Section):
     secret_key: SecretStr | None = None
 
 
+class MetricsSettings(Section):
+    # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
+    # container sets host 0.0.0.0 so Prometheus can reach it).
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    worker_port: int = Field(9464, ge=0, le=65535)
+    ingest_port: int = Field(9465, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FINPULSE_",
@@ -183,6 +203,7 @@ class Settings(BaseSettings):
     sinks: list[SinkSettings] = []
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("log_level")
     @classmethod

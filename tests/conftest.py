@@ -1,0 +1,69 @@
+"""Session-wide fixtures: real servers shared by every tier (started once, stopped after).
+
+- ``postgres``: a PostgreSQL server (tests/servers.py); ``store_url`` is parametrised over
+  SQLite and PostgreSQL, one new database per test, so store tests run on both.
+- ``prometheus_binary`` / ``alertmanager_binary``: the servers' classes once found.
+
+Without the binaries the tests that need them are skipped with the command to install
+them, except under CI (``CI=true``), where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import servers
+
+
+def unavailable(exc: Exception) -> None:
+    if servers.IN_CI:
+        pytest.fail(f"CI=true and a server the tests need is unavailable: {exc}", pytrace=False)
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[servers.PostgresServer]:
+    try:
+        pg = servers.PostgresServer().start()
+    except servers.ServerUnavailable as exc:
+        unavailable(exc)
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def empty_store_url(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    """A URL of an empty store: a SQLite file in ``folder``, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'store.db'}"
+    pg: servers.PostgresServer = request.getfixturevalue("postgres")
+    return pg.create_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store on each backend in turn (the test runs once per backend)."""
+    return empty_store_url(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def new_pg_database(postgres: servers.PostgresServer) -> Callable[[], str]:
+    return postgres.create_database
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[servers.Prometheus]:
+    try:
+        prom = servers.Prometheus().start()
+    except servers.ServerUnavailable as exc:
+        unavailable(exc)
+    try:
+        yield prom
+    finally:
+        prom.stop()
