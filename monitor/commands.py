@@ -113,6 +113,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
     from foundation.kafka.broker import create_topics, resolve_bootstrap
     from foundation.kafka.topics import settings_topics
+    from foundation.store import Store
     from monitor.stream.app import create_app
 
     settings = get_settings(ctx)
@@ -120,6 +121,8 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
         )
+    # The store first: a schema older than the code is one error naming `finpulse db upgrade`.
+    store = Store.from_settings(settings.store)
     bootstrap = resolve_bootstrap(settings)
     started = time.monotonic()
     check_broker(bootstrap)
@@ -135,7 +138,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     t_model = time.monotonic()
     classifier = load_classifier(settings.model)
     log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
-    app = create_app(settings, classifier=classifier)
+    app = create_app(settings, classifier=classifier, store=store)
     log.info(
         "starting worker against %s (%.1f s since start)", bootstrap, time.monotonic() - started
     )

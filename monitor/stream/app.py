@@ -197,7 +197,7 @@ def create_app(
         **extra,
     )
     topics = build_topics(app, settings)
-    store = store if store is not None else Store(settings.store.url)
+    store = store if store is not None else Store.from_settings(settings.store)
     model = _Model(settings, classifier)
     stats = {"classified": 0, "skipped": 0, "stored": 0, "bad": 0}
     max_batch = settings.model.max_batch_size
