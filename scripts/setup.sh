@@ -73,7 +73,7 @@ if [ $want_test = 1 ]; then
         own_policy=1
       fi
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-      [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+      if [ $own_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
     else
       echo "[setup] missing ${missing[*]}: the tests that need them will be skipped." >&2
       echo "        install them with: sudo apt-get install ${missing[*]}" >&2
