@@ -178,7 +178,7 @@ class DashboardSettings(Section):
 
 class MetricsSettings(Section):
     # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
-    # container sets host 0.0.0.0 so Prometheus can reach it).
+    # container sets host 0.0.0.0 so Prometheus can reach it). Port 0: any free port, logged.
     enabled: bool = True
     host: str = "127.0.0.1"
     worker_port: int = Field(9464, ge=0, le=65535)

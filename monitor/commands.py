@@ -113,6 +113,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
     from foundation.kafka.broker import create_topics, resolve_bootstrap
     from foundation.kafka.topics import settings_topics
+    from foundation.metrics import start_exporter
     from foundation.store import Store
     from monitor.stream.app import create_app
 
@@ -139,6 +140,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     classifier = load_classifier(settings.model)
     log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
     app = create_app(settings, classifier=classifier, store=store)
+    start_exporter(settings.metrics, "worker")
     log.info(
         "starting worker against %s (%.1f s since start)", bootstrap, time.monotonic() - started
     )

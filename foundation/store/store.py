@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from foundation import metrics
 from foundation.errors import StoreError
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
@@ -264,7 +265,7 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retrie
     ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
 
     def write() -> None:
-        with engine.begin() as conn:
+        with metrics.timed(metrics.STORE_WRITE_SECONDS, table.name), engine.begin() as conn:
             conn.execute(stmt, ordered)
 
     retrying(write, retries, f"writing {len(rows)} rows to {table.name}")

@@ -25,6 +25,7 @@ import json
 import logging
 from typing import Any
 
+from foundation import metrics
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from ingest.tickers import default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
@@ -143,6 +144,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
                     continue
                 if p.add(doc) == "late":
                     counters["late"] += 1
+                    metrics.LATE_DOCUMENTS.inc()
             out = p.advance()
             for key, dump in p.take_changes().items():
                 if dump is None:
@@ -162,6 +164,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
             for a in out.alerts:
                 await topics.alerts.send(key=a.fingerprint.encode(), value=a.to_bytes())
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
+                metrics.ALERTS.labels(a.rule, a.status).inc()
             if stats:
                 await pool.run(store.upsert_window_stats, list(stats.values()))
             if out.alerts:

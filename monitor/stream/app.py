@@ -17,6 +17,7 @@ from typing import Any
 
 import faust
 
+from foundation import metrics
 from foundation.errors import BrokerError
 from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
@@ -25,6 +26,7 @@ from foundation.settings import Settings
 from foundation.store import Store
 from models.base import Prediction, TextClassifier
 from monitor.core.scoring import scored, skipped
+from monitor.stream.lag import register_lag
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -153,7 +155,8 @@ async def classify_batch(
         else:
             out[i] = skipped(d, skip_reason(d.language))
     if todo:
-        results = await engine.classify_many([docs[i].text for i in todo])
+        with metrics.timed(metrics.MODEL_LATENCY):
+            results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):
             if isinstance(res, BaseException):
                 log.error("classifying document %s failed: %s", docs[i].id, res)
@@ -219,9 +222,12 @@ def create_app(
                     docs.append(Document.from_bytes(raw))
                 except SchemaError as exc:
                     stats["bad"] += 1
+                    metrics.DOCUMENTS_BAD.labels("classify").inc()
                     log.error("dropping undecodable document payload: %s", exc)
+            metrics.DOCUMENTS_IN.labels("classify").inc(len(values))
             if not docs:
                 continue
+            metrics.BATCH_SIZE.labels("classify").observe(len(docs))
             model.in_flight += 1
             try:
                 engine = await model.engine()
@@ -234,8 +240,10 @@ def create_app(
                 )
             finally:
                 model.in_flight -= 1
+            metrics.DOCUMENTS_OUT.labels("classify").inc(len(results))
             for sd in results:
                 stats["classified" if sd.scored else "skipped"] += 1
+                metrics.count_skipped(sd)
 
     @app.agent(topics.scored, name="store-sink")
     async def store_sink(stream: Any) -> None:
@@ -246,8 +254,10 @@ def create_app(
                     batch.append(ScoredDocument.from_bytes(raw))
                 except SchemaError as exc:
                     log.error("dropping undecodable scored payload: %s", exc)
+            metrics.DOCUMENTS_IN.labels("store").inc(len(values))
             if batch:
                 stats["stored"] += await store_pool.run(store.upsert_scored, batch)
+                metrics.DOCUMENTS_OUT.labels("store").inc(len(batch))
 
     @app.timer(30.0)
     async def report() -> None:
@@ -280,4 +290,5 @@ def create_app(
     from monitor.stream import alerts as stream_alerts
 
     stream_alerts.register(app, settings, topics, store)
+    register_lag(app)
     return app

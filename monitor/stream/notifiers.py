@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import and_, select
 
+from foundation import metrics
 from foundation.errors import ConfigError
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert
@@ -190,6 +191,7 @@ class Sink:
                 break
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
+            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
             if attempt < self.cfg.max_retries:
                 delay = backoff_delay(
                     attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
@@ -269,6 +271,7 @@ class Dispatcher:
                 ok, attempts, error = await sink.post(req)
                 for a in req.alerts:
                     state = "delivered" if ok else "dead"
+                    metrics.NOTIFICATIONS.labels(sink.name, state).inc()
                     out.append(DeliveryResult(sink.name, a, state, attempts, error))
                     self._record(a, sink.name, state, attempts, error)
                     if ok:
