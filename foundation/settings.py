@@ -134,13 +134,18 @@ class AlertSettings(Section):
 
 class SinkSettings(Section):
     name: str
-    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
+    # alertmanager: Alertmanager's webhook payload (v4) to ``url``; alertmanager_api: the
+    # alerts to Alertmanager's own API, ``url`` being its base (http://alertmanager:9093).
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty", "alertmanager_api"]
     url: str
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
     max_per_minute: int = Field(60, ge=1)
     max_retries: int = Field(6, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+    # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
+    # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
+    resend_s: float = Field(60.0, gt=0)
 
 
 class SourceSettings(Section):

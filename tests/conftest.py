@@ -15,12 +15,7 @@ from pathlib import Path
 
 import pytest
 import servers
-
-
-def unavailable(exc: Exception) -> None:
-    if servers.IN_CI:
-        pytest.fail(f"CI=true and a server the tests need is unavailable: {exc}", pytrace=False)
-    pytest.skip(str(exc))
+from servers import BACKENDS, empty_store_url, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -33,17 +28,6 @@ def postgres() -> Iterator[servers.PostgresServer]:
         yield pg
     finally:
         pg.stop()
-
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def empty_store_url(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
-    """A URL of an empty store: a SQLite file in ``folder``, or a new PostgreSQL database."""
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'store.db'}"
-    pg: servers.PostgresServer = request.getfixturevalue("postgres")
-    return pg.create_database()
 
 
 @pytest.fixture(params=BACKENDS)

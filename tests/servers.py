@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from foundation.kafka.broker import free_port
 
@@ -31,6 +31,27 @@ INSTALL_HINT = "run scripts/setup.sh --test as root (apt-get install {pkg})"
 
 class ServerUnavailable(RuntimeError):
     """The server's binary is missing or it would not start."""
+
+
+def unavailable(exc: Exception) -> NoReturn:
+    """Skip the test, naming what to install; under CI, fail it instead."""
+    import pytest
+
+    if IN_CI:
+        pytest.fail(f"CI=true and a server the tests need is unavailable: {exc}", pytrace=False)
+    pytest.skip(str(exc))
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def empty_store_url(request: Any, backend: str, folder: Path) -> str:
+    """A URL of an empty store: a SQLite file in ``folder``, or a new PostgreSQL database
+    (``request`` is the test's pytest request, for the session ``postgres`` fixture)."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'store.db'}"
+    pg: PostgresServer = request.getfixturevalue("postgres")
+    return pg.create_database()
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -189,6 +189,13 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
             external_url=settings.alerts.dashboard_url,
         )
 
+        if dispatcher.refresh_interval_s:
+            dispatcher.remember(stored_firing_alerts(store))
+
+            @app.timer(dispatcher.refresh_interval_s)
+            async def keep_alive() -> None:
+                await dispatcher.refresh()
+
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:
             async for values in stream.take(100, within=1.0):

@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 from sqlalchemy import and_, select
@@ -100,6 +100,15 @@ class Request:
     body: bytes
 
 
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets what is not posted again (Alertmanager's API)."""
+
+    async def refresh(self) -> None: ...
+
+    def remember(self, alerts: list[Alert]) -> None: ...
+
+
 class _Permanent(Exception):
     pass
 
@@ -128,6 +137,7 @@ class Sink:
         self.rng = rng
         self.clock = clock
         self.bucket = TokenBucket(cfg.max_per_minute)
+        self.url = cfg.url
         self.secret: str | None = None
         if cfg.secret_env:
             self.secret = env.get(cfg.secret_env)
@@ -174,7 +184,7 @@ class Sink:
             try:
                 # Re-sign on every attempt: the timestamp must be fresh for the receiver.
                 resp = await self.client.post(
-                    self.cfg.url,
+                    self.url,
                     content=req.body,
                     headers=self.headers(req.body),
                     timeout=self.cfg.timeout_s,
@@ -234,8 +244,11 @@ class Dispatcher:
         self.client = client or httpx.AsyncClient()
         self._own_client = client is None
         env = os.environ if env is None else env
+        from monitor.stream.alertmanager_api import AlertmanagerApiSink
+
+        kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
         self.sinks = [
-            Sink(
+            kinds.get(s.kind, Sink)(
                 s,
                 self.client,
                 env=env,
@@ -309,6 +322,22 @@ class Dispatcher:
     def _record(self, a: Alert, sink: str, state: str, attempts: int, error: str | None) -> None:
         if self.store is not None:
             self.store.record_delivery(a, sink, state=state, attempts=attempts, error=error)
+
+    @property
+    def refresh_interval_s(self) -> float | None:
+        """How often :meth:`refresh` must run (None: no sink needs it)."""
+        periods = [s.cfg.resend_s for s in self.sinks if isinstance(s, Refreshing)]
+        return min(periods) if periods else None
+
+    def remember(self, alerts: Sequence[Alert]) -> None:
+        """Alerts still firing from before a restart, for the sinks that keep them alive."""
+        for s in self.sinks:
+            if isinstance(s, Refreshing):
+                s.remember(list(alerts))
+
+    async def refresh(self) -> None:
+        """Post again what sinks keep alive (Alertmanager's firing alerts)."""
+        await asyncio.gather(*(s.refresh() for s in self.sinks if isinstance(s, Refreshing)))
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import BACKENDS, empty_store_url
+from servers import BACKENDS, empty_store_url
 
 from dashboard import queries, sample
 from foundation.schemas import Alert, Document, ScoredDocument, WindowStat
