@@ -49,9 +49,9 @@ else
 fi
 
 if [ $want_test = 1 ]; then
-  # Debian packages the tests start themselves (loopback ports, temp folders): headless
+  # Debian packages the tests use (servers start on loopback ports in temp folders): headless
   # Chromium for the browser tests, PostgreSQL for the store tier, Prometheus and
-  # Alertmanager for the metrics and alerting tests.
+  # Alertmanager for the metrics and alerting tests, docker-compose to validate docker/.
   missing=()
   if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     missing+=(chromium chromium-driver)
@@ -60,6 +60,9 @@ if [ $want_test = 1 ]; then
   command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
     || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  # `docker compose config` validates docker/docker-compose.yml (no daemon needed).
+  { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } \
+    || missing+=(docker-compose)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "[setup] installing Debian ${missing[*]} for the tests"

@@ -190,7 +190,10 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         )
 
         if dispatcher.refresh_interval_s:
-            dispatcher.remember(stored_firing_alerts(store))
+            try:  # alerts firing before a restart are kept alive in Alertmanager too
+                dispatcher.remember(stored_firing_alerts(store))
+            except Exception as exc:
+                log.warning("could not read firing alerts from the store: %s", exc)
 
             @app.timer(dispatcher.refresh_interval_s)
             async def keep_alive() -> None:
