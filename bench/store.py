@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from foundation.schemas import Document, ScoredDocument  # noqa: E402
-from foundation.store import Store  # noqa: E402
+from foundation.schemas import Document, ScoredDocument
+from foundation.store import Store
 
 
 def docs(n: int) -> list[ScoredDocument]:
