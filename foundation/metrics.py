@@ -27,8 +27,8 @@ _BATCH_BUCKETS = tuple(float(2**i) for i in range(13))
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 # ---------------------------------------------------------------- documents through stages
-# stage: ingest (fetched -> published), classify (decoded -> scored/skipped), store
-# (received -> written), aggregate (received -> windowed).
+# stage: ingest (fetched -> published), classify (received -> scored or skipped), store
+# (received -> written).
 DOCUMENTS_IN = Counter("finpulse_documents_in_total", "Documents a stage received.", ["stage"])
 DOCUMENTS_OUT = Counter(
     "finpulse_documents_out_total", "Documents a stage passed on or wrote.", ["stage"]

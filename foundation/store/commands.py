@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from foundation.errors import StoreError
 from foundation.settings import get_settings
 
 
@@ -47,6 +49,8 @@ def current(ctx: click.Context) -> None:
     try:
         with engine.connect() as conn:
             rev = schema.current_revision(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the store's revision: {exc}") from None
     finally:
         engine.dispose()
     head = schema.head_revision()
@@ -59,6 +63,17 @@ def current(ctx: click.Context) -> None:
     else:
         click.echo(f"{rev} - head is {head}: run `finpulse db upgrade`")
         ctx.exit(1)
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.pass_context
+def revision(ctx: click.Context, message: str) -> None:
+    """(Developers) Write the next revision from the tables in code vs. the store at head."""
+    from foundation.store import schema
+
+    path = schema.new_revision(get_settings(ctx).store.url, message)
+    click.echo(f"wrote {path}: review it, then `finpulse db upgrade`")
 
 
 @db.command()

@@ -19,9 +19,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from foundation.errors import StoreError
 from foundation.store.store import metadata
@@ -116,6 +117,27 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     except SQLAlchemyError as exc:
         raise StoreError(f"upgrading the store schema failed (nothing changed): {exc}") from None
     return before, after or ""
+
+
+def new_revision(url: str, message: str) -> Path:
+    """Write the next revision file from the difference between the database at ``url``
+    (which must be at head) and the tables in code; returns its path. For developers."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+        head = head_revision()
+        if current != head:
+            raise StoreError(f"the database is at {current}, not at head {head}: upgrade it first")
+        rev_id = f"{len(history()) + 1:04d}"
+        with engine.begin() as conn:
+            command.revision(
+                alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id
+            )
+    finally:
+        engine.dispose()
+    script_directory.cache_clear()
+    return next((MIGRATIONS / "versions").glob(f"{rev_id}_*.py"))
 
 
 def history() -> list[tuple[str, str | None, str]]:

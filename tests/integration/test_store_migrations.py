@@ -3,6 +3,7 @@ store upgrades and keeps its rows, and processes refuse a schema older than the 
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,15 +88,22 @@ def count(url: str, table: str) -> int:
 
 
 @pytest.fixture
-def later_release(tmp_path, monkeypatch):
-    """The code of a later release: the shipped migrations plus revision 0002."""
+def migrations_copy(tmp_path, monkeypatch):
+    """A copy of the shipped migrations that the code uses instead (tests add revisions)."""
     folder = tmp_path / "migrations"
     shutil.copytree(schema.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_note.py").write_text(REVISION_0002)
     monkeypatch.setattr(schema, "MIGRATIONS", folder)
     schema.script_directory.cache_clear()
     yield folder
     schema.script_directory.cache_clear()
+
+
+@pytest.fixture
+def later_release(migrations_copy):
+    """The code of a later release: the shipped migrations plus revision 0002."""
+    (migrations_copy / "versions" / "0002_note.py").write_text(REVISION_0002)
+    schema.script_directory.cache_clear()
+    return migrations_copy
 
 
 def test_head_revision_builds_exactly_the_tables_in_code(store_url):
@@ -155,6 +163,34 @@ def test_a_later_release_refuses_the_old_schema_until_db_upgrade(
         "before migrations).",
         "0001 -> 0002 (head): test: documents.note",
     ]
+
+
+def test_db_revision_writes_the_migration_of_a_table_added_in_code(
+    tmp_path, migrations_copy, monkeypatch
+):
+    """The lead's workflow when a branch adds a table: `finpulse db revision -m ...`."""
+    from sqlalchemy import Column, Integer, String, Table
+
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    Store(url).dispose()  # at head
+    scratch = Table(
+        "scratch", metadata, Column("id", Integer, primary_key=True), Column("x", String(8))
+    )
+    try:
+        monkeypatch.setenv("FINPULSE_STORE__URL", url)
+        res = CliRunner().invoke(main, ["db", "revision", "-m", "scratch table"])
+        assert res.exit_code == 0, res.output
+        (path,) = (migrations_copy / "versions").glob("0002_*.py")
+        assert re.search(r"create_table\(\s*['\"]scratch['\"]", path.read_text())
+        with pytest.raises(StoreError, match="needs 0002"):
+            Store(url)
+        schema.upgrade(create_engine(url, poolclass=NullPool))
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        engine.dispose()
+    finally:
+        metadata.remove(scratch)
 
 
 def test_several_processes_opening_a_new_postgres_database_at_once(new_pg_database):
