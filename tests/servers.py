@@ -281,3 +281,12 @@ class Alertmanager(_Daemon):
             "/-/ready",
         )
         return self
+
+
+def count_rows(engine: Any, table: str = "documents") -> int:
+    """Rows in ``table`` of the store behind ``engine`` (tests read the tables directly)."""
+    from sqlalchemy import func, select
+    from sqlalchemy import table as sql_table
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(sql_table(table))).scalar_one())
