@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from pathlib import Path
 
 from alembic import command
@@ -78,25 +79,37 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
 
-def prepare(engine: Engine) -> None:
-    """Create the schema in an empty database; refuse one older than the code."""
+def prepare(engine: Engine, attempts: int = 3) -> None:
+    """Create the schema in an empty database; refuse one older than the code.
+
+    Two processes opening a new SQLite file at once (the demo's worker and dashboard) may
+    both see it empty; the loser's CREATE fails, and its next attempt finds the schema.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            _prepare(engine)
+            return
+        except SQLAlchemyError as exc:
+            if attempt == attempts:
+                raise StoreError(f"cannot prepare the store schema: {exc}") from None
+            time.sleep(0.2 * attempt)
+
+
+def _prepare(engine: Engine) -> None:
     head = head_revision()
-    try:
-        with engine.begin() as conn:
-            _lock(conn)
-            current = current_revision(conn)
-            if current is None:
-                metadata.create_all(conn)
+    with engine.begin() as conn:
+        _lock(conn)
+        current = current_revision(conn)
+        if current is None:
+            metadata.create_all(conn)
+            command.stamp(alembic_config(conn), head)
+            log.info("store: created schema at revision %s", head)
+            return
+        if current == head:
+            if VERSION_TABLE not in _tables(conn):
+                # First-release database and the code still has only the baseline.
                 command.stamp(alembic_config(conn), head)
-                log.info("store: created schema at revision %s", head)
-                return
-            if current == head:
-                if VERSION_TABLE not in _tables(conn):
-                    # First-release database and the code still has only the baseline.
-                    command.stamp(alembic_config(conn), head)
-                return
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot prepare the store schema: {exc}") from None
+            return
     raise StoreError(
         f"the store's schema is at revision {current} but this finpulse needs {head}: "
         "run `finpulse db upgrade` (back the store up first: docs/operations.md)"

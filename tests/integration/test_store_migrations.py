@@ -194,11 +194,12 @@ def test_db_revision_writes_the_migration_of_a_table_added_in_code(
         metadata.remove(scratch)
 
 
-def test_several_processes_opening_a_new_postgres_database_at_once(new_pg_database):
-    """Workers started together on an empty database: one creates the schema, none fails."""
+def test_several_processes_opening_a_new_database_at_once(store_url):
+    """Workers (and the demo's dashboard) started together on an empty database: one creates
+    the schema, none fails."""
     import threading
 
-    url = new_pg_database()
+    url = store_url
     errors: list[BaseException] = []
 
     def open_store() -> None:
