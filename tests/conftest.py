@@ -10,7 +10,7 @@ them, except under CI (``CI=true``), where a missing server is a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,11 +34,6 @@ def postgres() -> Iterator[servers.PostgresServer]:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty store on each backend in turn (the test runs once per backend)."""
     return empty_store_url(request, request.param, tmp_path)
-
-
-@pytest.fixture
-def new_pg_database(postgres: servers.PostgresServer) -> Callable[[], str]:
-    return postgres.create_database
 
 
 @pytest.fixture(scope="session")
