@@ -2,7 +2,8 @@
 
 - ``postgres``: a PostgreSQL server (tests/servers.py); ``store_url`` is parametrised over
   SQLite and PostgreSQL, one new database per test, so store tests run on both.
-- ``prometheus_binary`` / ``alertmanager_binary``: the servers' classes once found.
+- ``prometheus``: a Prometheus server (``set_targets`` points its scrape job, ``query`` asks
+  its HTTP API); Alertmanager is started by its own test module (it needs its receiver).
 
 Without the binaries the tests that need them are skipped with the command to install
 them, except under CI (``CI=true``), where a missing server is a failure.
