@@ -95,6 +95,19 @@ def test_replay_to_postgres_with_metrics_scraped_by_prometheus(
     assert counter(after, "finpulse_model_batch_seconds_count") >= 1
     assert counter(after, "finpulse_store_write_seconds_count", table="documents") >= 1
 
+    # Lag per owned partition (sampled every 5 s; the value itself is only right on Kafka).
+    prefix = env["FINPULSE_BROKER__TOPIC_PREFIX"]
+    lag = wait(
+        lambda: {
+            labels: v
+            for (name, labels), v in scrape(port).items()
+            if name == "finpulse_consumer_lag" and (("topic", f"{prefix}.documents") in labels)
+        },
+        timeout=20,
+    )
+    assert {dict(k)["partition"] for k in lag} == {"0", "1"}, lag
+    assert all(v >= 0 for v in lag.values())
+
     # The same counter through Prometheus' own scrape and query API.
     def queried() -> float:
         result = prometheus.query('finpulse_documents_out_total{stage="store"}')
