@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import servers
 from monitor_receivers import Receiver
+from prometheus_client import REGISTRY
 
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
@@ -73,8 +74,11 @@ async def scenario(am: servers.Alertmanager, hook: Receiver) -> None:
     sink = SinkSettings(name="am", kind="alertmanager_api", url=am.base, resend_s=1.0)
     d = Dispatcher([sink], env={})
     assert d.refresh_interval_s == 1.0
+    sent = {"sink": "am", "outcome": "delivered"}
+    before = REGISTRY.get_sample_value("finpulse_notifications_total", sent) or 0.0
     results = await d.dispatch([alert("banks"), alert("crypto")])
     assert {r.state for r in results} == {"delivered"}
+    assert REGISTRY.get_sample_value("finpulse_notifications_total", sent) == before + 2
 
     # Alertmanager holds both, with finpulse's labels and an endsAt ahead (4 x resend_s).
     active = await asyncio.to_thread(wait_for, lambda: am.get_json("/api/v2/alerts?active=true"))
