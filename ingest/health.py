@@ -118,6 +118,9 @@ class HealthBook:
 
                     last = last.replace(tzinfo=UTC)  # SQLite gives naive datetimes: UTC
                 c.last_success = c.last_success or last
+            for name, c in self.sources.items():
+                if c.last_success is not None:  # a source silent since before the restart
+                    metrics.SOURCE_LAST_SUCCESS.labels(name).set(c.last_success.timestamp())
 
     def write(self, store: Store) -> int:
         """Upsert every source's row; a store error is logged, never fatal to ingest."""

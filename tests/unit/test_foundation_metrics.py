@@ -88,3 +88,16 @@ class Consumer:
 
 def test_lag_is_end_offset_minus_committed_per_partition():
     assert sample_lag(Consumer()) == {("t", 0): 60, ("t", 1): 7}
+
+
+def test_last_success_survives_an_ingest_restart(tmp_path):
+    """A source silent since before a restart keeps its last success, so the silent-source
+    rule still sees it."""
+    from foundation.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    t = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    store.upsert_source_health([{"source": "m-old", "fetched": 3, "last_success": t}])
+    HealthBook().load(store)
+    assert value("finpulse_source_last_success_timestamp_seconds", source="m-old") == t.timestamp()
+    store.dispose()
