@@ -79,7 +79,9 @@ def test_compose_settings_load_and_kafka_services_have_no_embedded_workarounds(
         assert settings.broker.embedded is False, name
         assert settings.metrics.host == "0.0.0.0", name
         assert [s.kind for s in settings.sinks] == ["alertmanager_api"], name
-    # The Tansu work-around (one record per producer batch) stays off on Kafka.
+    # The Tansu work-around (one record per producer batch) stays off on Kafka. (data_dir
+    # is the container's /data: moved to tmp_path so the test writes nothing outside it.)
+    settings = settings.model_copy(update={"data_dir": str(tmp_path)})
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     assert create_app(settings, store=store).conf.producer_max_batch_size != 1
     store.dispose()
