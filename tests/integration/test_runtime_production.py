@@ -1,5 +1,5 @@
-"""The production shape end to end: replay -> embedded broker -> real worker -> PostgreSQL,
-with the worker's metrics scraped by a real Prometheus (tests/servers.py)."""
+"""The production shape end to end: replay -> embedded broker -> real worker -> PostgreSQL
+-> dashboard, with the worker's metrics scraped by a real Prometheus (tests/servers.py)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_replay_to_postgres_with_metrics_scraped_by_prometheus(
-    tmp_path, postgres, prometheus, pipeline_env, start_worker, finpulse, wait
+    tmp_path, postgres, prometheus, pipeline_env, start_worker, start_proc, finpulse, wait
 ):
     url = postgres.create_database("e2e")
     port = free_port()
@@ -115,3 +115,18 @@ def test_replay_to_postgres_with_metrics_scraped_by_prometheus(
 
     assert wait(lambda: queried() >= N, timeout=30), prometheus.get_json("/api/v1/targets")
     assert prometheus.query('up{job="finpulse"}')[0]["value"][1] == "1"
+
+    # The dashboard serves the same documents from PostgreSQL.
+    dash_port = free_port()
+    dash = start_proc(["dashboard", "--port", str(dash_port)], env, name="dashboard")
+
+    def served():
+        try:
+            r = httpx.get(f"http://127.0.0.1:{dash_port}/api/documents?limit=1000", timeout=5)
+        except httpx.HTTPError:
+            assert dash.proc.poll() is None, dash.output[-2000:]
+            return None
+        return r.json() if r.status_code == 200 else None
+
+    docs = wait(served, timeout=90)
+    assert docs is not None and {d["id"] for d in docs} == ids, dash.output[-2000:]
