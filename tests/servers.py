@@ -204,7 +204,8 @@ class _Daemon:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                # Throwaway data: no need to wait for a graceful TSDB shutdown.
+                self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
