@@ -79,7 +79,7 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     from foundation.store import Store
 
     settings = get_settings(ctx)
-    store = Store(settings.store.url)
+    store = Store.from_settings(settings.store)
     try:
         n = export_corrections(store, task, Path(out))
     finally:

@@ -63,7 +63,7 @@ def setup_logging(level: str = "INFO") -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactFilter())
     logging.setLogRecordFactory(_redacting_factory)
-    for noisy in ("aiokafka", "kafka", "faust", "mode", "urllib3", "httpx", "werkzeug"):
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "urllib3", "httpx", "werkzeug", "alembic"):
         if level != "DEBUG":
             logging.getLogger(noisy).setLevel(logging.WARNING)
     if level != "DEBUG":
