@@ -20,9 +20,11 @@ IGNORE=scripts/audit-ignore.txt
 
 if [ ! -x "$TOOLS/bin/pip-audit" ]; then
   echo "[audit] installing pip-audit into $TOOLS"
+  log="$TOOLS-install.log"
+  mkdir -p "$(dirname "$TOOLS")"
   if ! { "$PY" -m venv "$TOOLS" && "$TOOLS/bin/python" -m pip install -q "pip-audit>=2.7,<3"; } \
-      >"$VENV/audit-install.log" 2>&1; then
-    echo "[audit] NOT RUN: pip-audit could not be installed (log: $VENV/audit-install.log)" >&2
+      >"$log" 2>&1; then
+    echo "[audit] NOT RUN: pip-audit could not be installed (log: $log)" >&2
     exit 0
   fi
 fi
