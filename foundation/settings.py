@@ -59,6 +59,17 @@ class BrokerSettings(Section):
 class StoreSettings(Section):
     # Unset: SQLite under data_dir (Settings fills it in).
     url: str = paths.store_url(paths.DEFAULT_DATA_DIR)
+    # PostgreSQL connection pool per process. A worker holds about 3 connections at once
+    # (store sink, aggregation, notifier); 8 workers + ingest + dashboard at 4 + 4 stay
+    # under PostgreSQL's default max_connections=100.
+    pool_size: int = Field(4, ge=1, le=100)
+    max_overflow: int = Field(4, ge=0, le=100)
+    pool_timeout_s: float = Field(30.0, gt=0)
+    # Transient errors (connection lost, deadlock, serialization failure, SQLite busy) are
+    # retried this many times with jittered back-off; a store that is still starting is
+    # waited for up to connect_timeout_s.
+    retries: int = Field(5, ge=0, le=20)
+    connect_timeout_s: float = Field(60.0, ge=0)
 
 
 class ModelSettings(Section):
@@ -126,13 +137,18 @@ class AlertSettings(Section):
 
 class SinkSettings(Section):
     name: str
-    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
+    # alertmanager: Alertmanager's webhook payload (v4) to ``url``; alertmanager_api: the
+    # alerts to Alertmanager's own API, ``url`` being its base (http://alertmanager:9093).
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty", "alertmanager_api"]
     url: str
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
     max_per_minute: int = Field(60, ge=1)
     max_retries: int = Field(6, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+    # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
+    # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
+    resend_s: float = Field(60.0, gt=0)
 
 
 class SourceSettings(Section):
@@ -147,6 +163,10 @@ class SourceSettings(Section):
     backoff_base_s: float = Field(30.0, gt=0)
     backoff_max_s: float = Field(3600.0, gt=0)
     enabled: bool = True
+    # SSRF guard (ingest/url_guard.py): an intranet feed may be fetched from a loopback or
+    # private address only when marked so; file:// URLs and paths only from a local source.
+    allow_private: bool = False
+    local: bool = False
 
 
 class IngestSettings(Section):
@@ -155,6 +175,8 @@ class IngestSettings(Section):
     archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
+    # Networks every source may connect to although not public (e.g. ["10.2.0.0/16"]).
+    allow_networks: list[str] = []
 
 
 class DashboardSettings(Section):
@@ -166,6 +188,29 @@ class DashboardSettings(Section):
     users_file: str | None = None
     users: dict[str, SecretStr] = {}
     secret_key: SecretStr | None = None
+    # Login hardening (dashboard/auth.py, docs/reliability.md#security). A session ends at
+    # logout, after session_idle_s without a request, and session_max_age_s after login.
+    session_max_age_s: float = Field(8 * 3600.0, gt=0)
+    session_idle_s: float = Field(3600.0, gt=0)
+    # Failed sign-ins within login_window_s: max_failures for one user name, or
+    # max_failures_per_client from one client address, lock that name/address for lockout_s.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
+    login_window_s: float = Field(900.0, gt=0)
+    login_lockout_s: float = Field(900.0, gt=0)
+    # Behind a reverse proxy: take the client address and scheme (https -> Secure cookies)
+    # from X-Forwarded-For / X-Forwarded-Proto. Only when the proxy sets them, never directly
+    # exposed, since a client can send those headers itself.
+    trust_proxy: bool = False
+
+
+class MetricsSettings(Section):
+    # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
+    # container sets host 0.0.0.0 so Prometheus can reach it). Port 0: any free port, logged.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    worker_port: int = Field(9464, ge=0, le=65535)
+    ingest_port: int = Field(9465, ge=0, le=65535)
 
 
 class Settings(BaseSettings):
@@ -186,6 +231,7 @@ class Settings(BaseSettings):
     sinks: list[SinkSettings] = []
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("log_level")
     @classmethod
@@ -246,6 +292,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError("invalid config file: nested too deeply") from None
 
 
 def get_settings(ctx: Any) -> Settings:

@@ -18,6 +18,7 @@ import click
 
 from foundation.schemas import Document
 from foundation.settings import get_settings
+from foundation.text import scrub, scrub_all
 
 # A fixed time: the output of a text does not depend on when it is classified.
 _AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -35,15 +36,18 @@ class BadLine:
     reason: str
 
 
-def read_lines(lines: Iterable[str]) -> Iterator[Item | BadLine]:
+def read_lines(lines: Iterable[str | bytes]) -> Iterator[Item | BadLine]:
     """JSON Lines with a "text" field (or bare JSON strings); a bad line is reported with its
-    number and the rest still read. Blank lines are skipped."""
-    for n, line in enumerate(lines, 1):
+    number and the rest still read. Blank lines are skipped. Bytes are decoded here (invalid
+    UTF-8 becomes U+FFFD) and lone surrogates from JSON escapes are scrubbed, so no input
+    makes the output unencodable (docs/reliability.md)."""
+    for n, raw in enumerate(lines, 1):
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except ValueError as exc:
+            obj = scrub_all(json.loads(line))
+        except (ValueError, RecursionError) as exc:
             yield BadLine(n, f"not JSON ({exc})")
             continue
         if isinstance(obj, str):
@@ -93,7 +97,9 @@ def classify(
 
     ms = get_settings(ctx).model
     clf = load_classifier(ms.model_copy(update={"path": model}) if model is not None else ms)
-    stream = (Item(t) for t in texts) if texts else read_lines(sys.stdin)
+    # stdin as bytes, split on "\n" only (U+2028 or U+0085 inside a text are text).
+    stdin = getattr(sys.stdin, "buffer", None) or sys.stdin
+    stream = (Item(scrub(t)) for t in texts) if texts else read_lines(stdin)
     bad = 0
     chunk: list[Item] = []
 
