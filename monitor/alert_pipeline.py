@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.alerts import AlertState, Window, states_from_alerts, transition
+from monitor.core.emerging import EmergingTracker, default_common_words
+from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.detection import DetectorState, step
 from monitor.schemas import Alert, Evidence, ScoredDocument, WindowStat
 from monitor.settings import RuleSettings, Settings
@@ -66,16 +68,37 @@ class AlertPipeline:
         *,
         track_updates: bool = True,
         sectors: SectorLookup | None = None,
+        known_names: frozenset[str] = frozenset(),
     ) -> None:
+        """``known_names``: lower-cased tokens of the listed names
+        (``ingest.tickers.default_index().name_tokens()``), never emerging entities."""
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
+        em = settings.alerts.emerging
+        self.emerging: EmergingTracker | None = None
+        if em.enabled and any("entity" in r.scopes for r in self.rules):
+            self.emerging = EmergingTracker(
+                size_s=self.size_s,
+                min_docs=em.min_docs,
+                min_sources=em.min_sources,
+                span_windows=em.span_windows,
+                idle_windows=em.idle_windows,
+                capacity=em.capacity,
+                common=default_common_words(),
+                known=known_names,
+            )
+        self.watchlists = WatchlistScopes(settings.watchlists)
+        self._watch_rules = rules_for(self.rules, settings.watchlists)
         self.agg = WindowAggregator(
             settings.windows.size_s,
             settings.windows.allowed_lateness_s,
             settings.alerts.evidence_docs,
             track=track_updates,
             sectors=sectors,
+            extra_scopes=self._extra_scopes
+            if self.emerging is not None or self.watchlists.lists
+            else None,
         )
         self.track_updates = track_updates
         self.scopes: dict[str, ScopeState] = {}
@@ -88,6 +111,17 @@ class AlertPipeline:
     # -- input ---------------------------------------------------------------------------
     def add(self, doc: ScoredDocument) -> str:
         return self.agg.add(doc)
+
+    def _extra_scopes(self, doc: ScoredDocument) -> list[str]:
+        keys = self.emerging.scopes(doc) if self.emerging is not None else []
+        if self.watchlists.lists:
+            keys.extend(self.watchlists.scopes(doc))
+        return keys
+
+    def _rules(self, kind: str, scope: str) -> list[RuleSettings]:
+        if kind == "watchlist":
+            return self._watch_rules.get(scope, [])
+        return [r for r in self.rules if kind in r.scopes]
 
     # -- evaluation ----------------------------------------------------------------------
     def advance(self) -> PipelineOutput:
@@ -142,6 +176,7 @@ class AlertPipeline:
                     st = self.scopes[c.key] = ScopeState()
                 st.last_active = ws
         start, end = from_epoch(ws), from_epoch(ws + size)
+        per_day = 86400 / size
         for key in sorted(self.scopes):
             st = self.scopes[key]
             acc = accs.get(key)
@@ -152,13 +187,11 @@ class AlertPipeline:
                 st.evidence[ws] = acc.evidence
             for old in [s for s in st.evidence if s <= ws - self._span * size]:
                 del st.evidence[old]
-            for rule in self.rules:
-                if kind not in rule.scopes:
-                    continue
+            for rule in self._rules(kind, scope):
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
-                decision = step(rule, det, count, negative)
+                decision = step(rule, det, count, negative, per_day)
                 astate = st.alerts.get(rule.name, AlertState())
                 evidence = (
                     self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
@@ -196,11 +229,14 @@ class AlertPipeline:
 
     # -- state for Faust tables / restarts -------------------------------------------------
     def dump_meta(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "max_ts": self.agg.max_ts,
             "next_eval": self.next_eval,
             "late_total": self.agg.late_total,
         }
+        if self.emerging is not None:
+            out["emerging"] = self.emerging.to_dict()
+        return out
 
     def dump_scope(self, key: str) -> dict[str, Any] | None:
         """Everything about one scope (open windows, detectors, alert states); None when the
@@ -231,6 +267,8 @@ class AlertPipeline:
             self.agg.max_ts = meta.get("max_ts")
             self.next_eval = meta.get("next_eval")
             self.agg.late_total = int(meta.get("late_total", 0))
+            if self.emerging is not None:
+                self.emerging.load(meta.get("emerging"))
         for key, d in scopes.items():
             if key == META_KEY or not d:
                 continue

@@ -195,10 +195,13 @@ def classify(
 
 
 def detect(
-    scored: Iterable[ScoredDocument], settings: Settings, sectors: SectorLookup | None = None
+    scored: Iterable[ScoredDocument],
+    settings: Settings,
+    sectors: SectorLookup | None = None,
+    known_names: frozenset[str] = frozenset(),
 ) -> tuple[list[Alert], list[WindowStat], AlertPipeline]:
     """Aggregation + detection + lifecycle over scored documents in event-time order."""
-    p = AlertPipeline(settings, track_updates=False, sectors=sectors)
+    p = AlertPipeline(settings, track_updates=False, sectors=sectors, known_names=known_names)
     alerts: list[Alert] = []
     closed: list[WindowStat] = []
     for s in scored:
@@ -239,7 +242,9 @@ def run_backtest(
     if cache is not None:
         log.info("backtest cache %s: %d hits, %d classified", cache.path, cache.hits, cache.misses)
     result.scored = sum(1 for s in scored if s.scored)
-    alerts, closed, pipeline = detect(scored, settings, index.sector_lookup())
+    alerts, closed, pipeline = detect(
+        scored, settings, index.sector_lookup(), index.name_tokens()
+    )
     result.alerts = alerts
     result.closed = closed
     result.windows = len(closed)

@@ -1,0 +1,184 @@
+"""Count surges: negative documents and attention (volume) against a scope's own rate (pure).
+
+The share test (``monitor.detection``) asks "is a larger *fraction* negative than usual?"; it
+cannot see a scope that is usually silent and suddenly has dozens of items (a crisis is first
+an attention event), and it needs history before it can judge. These two rules ask "are there
+more documents (negative ones, or any) than this scope's rate explains?":
+
+- ``negative_count``: the number ``k`` of negative documents in the span against the scope's
+  negative rate.
+- ``attention`` (meant for entity, ticker and watchlist scopes): the number ``n`` of documents
+  in the span against the scope's document rate, **and** minimum negative evidence: at least
+  ``min_negative`` negatives whose count is itself unusual at a lower bar
+  (``evidence_surprise``, default 2: p <= 0.01), so a burst of good news (an earnings beat, a
+  takeover offer the model reads as neutral) does not page a risk team, while a burst whose
+  negatives rose with it does even when the model reads most of it as neutral.
+
+**The baseline is a Gamma-Poisson model.** The scope's rate per window has a Gamma posterior
+built from exponentially weighted sums of what it saw (half-life
+``baseline_halflife_windows``) plus a **prior**: ``prior_rate_per_day`` documents a day
+(negatives: that times ``prior_share``) with the weight of ``prior_days`` days of observation.
+The prior is fixed (it does not decay): it is what lets a scope seen for the first time (a
+new entity) alert on its first burst, it keeps the posterior of a long-silent scope from
+collapsing to a rate of exactly zero, and against a busy scope's data it weighs little.
+
+**The test is a negative-binomial tail.** The span's count (sum of ``span_windows`` windows)
+has a predictive distribution with mean ``m = span x rate`` and variance the larger of
+(a) the Gamma-Poisson variance ``m + span^2 x Var(rate)`` (Poisson noise plus the uncertainty
+of a rate learnt from little data: wide for a new scope), and (b) the exponentially weighted
+variance of the scope's observed span counts (news is bursty: a scope that regularly jumps has
+a wide distribution, so its ordinary jumps are not surprises). A negative binomial with that
+mean and variance gives ``P(K >= k)``; the figure on the alert is its surprise
+``-log10 P`` (``negative_surprise``, ``attention_surprise``). Hot when the surprise reaches
+``surprise`` (default 6, p <= 1e-6: a month of 5-minute evaluations of a few hundred scopes,
+with a one-hour rolling span, is of the order of 10^5-10^6 tests, so chance alone gives about
+one hot evaluation a month at this level, and persistence removes most of those).
+
+Warm (hysteresis) is the same test at half the surprise and half ``min_negative``.
+Hot windows enter the baseline with a quarter of the normal weight, as in the share test.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from scipy.special import betainc, gammainc
+
+# Surprise reported when the tail is below floating point (p < 1e-300).
+MAX_SURPRISE = 300.0
+COUNT_KINDS = ("negative_count", "attention")
+
+
+class CountRule(Protocol):
+    """The fields of a rule the count tests read (``monitor.settings.RuleSettings``)."""
+
+    kind: str
+    surprise: float
+    evidence_surprise: float
+    min_negative: int
+    prior_rate_per_day: float
+    prior_days: float
+    prior_share: float
+
+
+def tail_surprise(k: float, mean: float, var: float) -> float:
+    """``-log10 P(K >= k)`` for a count with this mean and variance: Poisson when the
+    variance is not above the mean, otherwise the negative binomial of that mean and
+    variance. 0 when ``k`` is at or below the mean (no surprise)."""
+    if k <= 0 or k <= mean:
+        return 0.0
+    mean = max(mean, 1e-12)
+    if var <= mean * (1.0 + 1e-9):
+        p = float(gammainc(k, mean))  # P(Poisson(mean) >= k), k integer
+    else:
+        r = mean * mean / (var - mean)
+        q = mean / var  # success probability
+        # P(NB >= k) = I_{1-q}(k, r), the regularised incomplete beta function.
+        p = float(betainc(k, r, 1.0 - q))
+    if p <= 0.0:
+        return MAX_SURPRISE
+    return min(MAX_SURPRISE, -math.log10(p))
+
+
+@dataclass(slots=True)
+class RateState:
+    """Exponentially weighted sums of one scope: exposure (windows), documents, negatives,
+    and the EW mean/variance of the span's document and negative counts."""
+
+    exposure: float = 0.0
+    count: float = 0.0
+    negative: float = 0.0
+    span_mean_n: float = 0.0
+    span_var_n: float = 0.0
+    span_mean_k: float = 0.0
+    span_var_k: float = 0.0
+    spans: int = 0
+
+    def rates(
+        self, rule: CountRule, windows_per_day: float
+    ) -> tuple[float, float, float, float, float]:
+        """(document rate, its variance, negative rate, its variance, negative share) per
+        window: the Gamma posterior of prior + data (shape = prior count + EW count, rate
+        parameter = prior exposure + EW exposure)."""
+        prior_e = rule.prior_days * windows_per_day
+        prior_n = rule.prior_rate_per_day * rule.prior_days
+        prior_k = prior_n * rule.prior_share
+        e = prior_e + self.exposure
+        a_n = prior_n + self.count
+        a_k = prior_k + self.negative
+        return a_n / e, a_n / (e * e), a_k / e, a_k / (e * e), a_k / a_n
+
+    def update(self, count: int, negative: int, n_span: int, k_span: int, alpha: float) -> None:
+        decay = 1.0 - alpha
+        self.exposure = decay * self.exposure + 1.0
+        self.count = decay * self.count + count
+        self.negative = decay * self.negative + negative
+        if self.spans == 0:
+            self.span_mean_n, self.span_mean_k = float(n_span), float(k_span)
+        else:
+            d = n_span - self.span_mean_n
+            self.span_mean_n += alpha * d
+            self.span_var_n = decay * (self.span_var_n + alpha * d * d)
+            d = k_span - self.span_mean_k
+            self.span_mean_k += alpha * d
+            self.span_var_k = decay * (self.span_var_k + alpha * d * d)
+        self.spans += 1
+
+    def to_list(self) -> list[float]:
+        return [
+            self.exposure,
+            self.count,
+            self.negative,
+            self.span_mean_n,
+            self.span_var_n,
+            self.span_mean_k,
+            self.span_var_k,
+            self.spans,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> RateState:
+        return cls(*(float(x) for x in v[:7]), spans=int(v[7]))
+
+
+def predictive(rate: float, rate_var: float, span_var: float, span: int) -> tuple[float, float]:
+    """Mean and variance of a span's count: Gamma-Poisson, widened to the observed variance."""
+    mean = rate * span
+    return mean, max(mean + span * span * rate_var, span_var)
+
+
+def assess_counts(
+    rule: CountRule, state: RateState, n: int, k: int, span: int, windows_per_day: float
+) -> tuple[bool, bool, dict[str, float]]:
+    """(hot, warm, figures) of a span with ``n`` documents, ``k`` negative (pure)."""
+    rate_n, var_n, rate_k, var_k, base_share = state.rates(rule, windows_per_day)
+    mean_k, v_k = predictive(rate_k, var_k, state.span_var_k, span)
+    figures: dict[str, float] = {
+        "count": float(n),
+        "negative": float(k),
+        "negative_share": round(k / n, 6) if n else 0.0,
+        "baseline_share": round(base_share, 6),
+        "expected_negative": round(mean_k, 6),
+        "baseline_volume": round(rate_n, 6),
+        "span_windows": float(span),
+    }
+    half = rule.surprise / 2
+    if rule.kind == "attention":
+        mean_n, v_n = predictive(rate_n, var_n, state.span_var_n, span)
+        s = tail_surprise(n, mean_n, v_n)
+        figures["expected_count"] = round(mean_n, 6)
+        figures["attention_surprise"] = round(s, 6)
+        # Negative evidence: the negatives rose too, at a lower bar than the volume.
+        s_k = tail_surprise(k, mean_k, v_k)
+        figures["negative_surprise"] = round(s_k, 6)
+        evidence = k >= rule.min_negative and s_k >= rule.evidence_surprise
+        hot = s >= rule.surprise and evidence
+        warm = s >= half and k >= rule.min_negative / 2 and s_k >= rule.evidence_surprise / 2
+        return hot, warm or hot, figures
+    s = tail_surprise(k, mean_k, v_k)
+    figures["negative_surprise"] = round(s, 6)
+    hot = s >= rule.surprise and k >= rule.min_negative
+    warm = s >= half and k >= rule.min_negative / 2
+    return hot, warm or hot, figures
