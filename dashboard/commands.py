@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import get_settings
+from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def corrections() -> None:
 def export(ctx: click.Context, out: str, task: str) -> None:
     """Write corrections as CSV ``text,label`` for ``finpulse train --extra``."""
     from dashboard.feedback import export_corrections
-    from monitor.store import Store
+    from foundation.store import Store
 
     settings = get_settings(ctx)
     store = Store(settings.store.url)

@@ -15,9 +15,9 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from foundation.errors import StoreError
+from foundation.store import Store, corrections, documents
 from models.labels import TASKS
-from monitor.errors import StoreError
-from monitor.store import Store, corrections, documents
 
 
 @dataclass(frozen=True, slots=True)

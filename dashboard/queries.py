@@ -1,4 +1,4 @@
-"""Read-only queries over the store tables (monitor/store.py) that the pages draw from.
+"""Read-only queries over the store tables (foundation/store.py) that the pages draw from.
 
 Charts read the pre-aggregated ``window_stats`` (grouped into coarser buckets in SQL when a
 long range is shown), drill-downs read ``documents`` through its (topic|source, published)
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.store import (
+from foundation.store import (
     alerts,
     corrections,
     dead_letters,

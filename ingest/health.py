@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.schemas import utcnow
+from foundation.schemas import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class HealthBook:
             self._get(name).last_error = f"warning: {message}"[:2000]
 
     def rows(self) -> list[dict[str, Any]]:
-        """Rows for :meth:`monitor.store.Store.upsert_source_health`."""
+        """Rows for :meth:`foundation.store.Store.upsert_source_health`."""
         with self._lock:
             return [
                 {
@@ -96,7 +96,7 @@ class HealthBook:
         """Start from the totals already stored (a restart keeps counting)."""
         from sqlalchemy import select
 
-        from monitor.store import source_health
+        from foundation.store import source_health
 
         with store.engine.connect() as conn:
             stored = conn.execute(select(source_health)).mappings().all()

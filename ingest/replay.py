@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from foundation.schemas import Document
 from ingest.archive import ReadReport, archive_files, read_archive
-from monitor.schemas import Document
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class AioStats:
 class AioPublisher:
     """A fast publisher for bulk replay: aiokafka on its own event-loop thread.
 
-    Same contract as ``ingest.publisher.Publisher`` (acks=all, key = document id, a failed
+    Same contract as ``foundation.kafka.publisher.Publisher`` (acks=all, key = document id, a failed
     delivery retried once and then reported by id, never dropped silently) with a sync
     ``publish``/``flush``/``close`` facade. Documents are handed to the loop in chunks of
     ``chunk`` (use 1 when pacing, so each document leaves when it is due). kafka-python sends
@@ -247,7 +247,7 @@ class AioPublisher:
         import asyncio
         import threading
 
-        from monitor.errors import BrokerError
+        from foundation.errors import BrokerError
 
         self.topic = topic
         self.stats = AioStats()

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from foundation.errors import ModelError
 from models.card import read_card, write_card
 from models.classifier import (
     FORMAT,
@@ -38,7 +39,6 @@ from models.data import Example, read_labelled_csv, sha256_file
 from models.encoder import EncoderRef, load_encoder, resolve_encoder
 from models.evaluate import classification_metrics
 from models.labels import TASKS
-from monitor.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.schemas import ScoredDocument
+from foundation.schemas import ScoredDocument
 
 MIN_LEN = 3
 _TOKEN_RE = re.compile(r"[A-Z][A-Za-z0-9]*(?:[-.&][A-Za-z0-9]+)*")

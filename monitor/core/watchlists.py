@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.schemas import ScoredDocument
-from monitor.settings import RuleSettings, WatchlistSettings
+from foundation.schemas import ScoredDocument
+from foundation.settings import RuleSettings, WatchlistSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from monitor.broker import EmbeddedBroker, free_port
+from foundation.kafka.broker import EmbeddedBroker, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -70,7 +70,7 @@ class Proc:
         self.log_path = log_path
         self._fh = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "monitor.cli", *args],
+            [PYTHON, "-m", "cli.main", *args],
             env=env,
             cwd=REPO,
             stdin=subprocess.DEVNULL,
@@ -138,7 +138,7 @@ def run_finpulse(
     args: list[str], env: dict[str, str], timeout: float = 180.0
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PYTHON, "-m", "monitor.cli", *args],
+        [PYTHON, "-m", "cli.main", *args],
         env=env,
         cwd=REPO,
         capture_output=True,

@@ -45,7 +45,7 @@ def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port
     log = (tmp_path / "demo.log").open("wb")
     started = time.monotonic()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "demo", "--replay", "--port", str(unused_port)],
+        [sys.executable, "-m", "cli.main", "demo", "--replay", "--port", str(unused_port)],
         env=env,
         cwd=tmp_path,
         stdout=log,

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from cli.main import main
 from dashboard.feedback import export_corrections, save_correction
-from monitor.cli import main
-from monitor.errors import StoreError
-from monitor.schemas import Document, ScoredDocument
-from monitor.store import Store, corrections
+from foundation.errors import StoreError
+from foundation.schemas import Document, ScoredDocument
+from foundation.store import Store, corrections
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-from monitor.detection import Decision
-from monitor.schemas import Alert, Evidence, ScopeKind, isoformat
-from monitor.settings import AlertSettings
+from foundation.schemas import Alert, Evidence, ScopeKind, isoformat
+from foundation.settings import AlertSettings
+from monitor.core.detection import Decision
 
 # Figures kept as the "peak" of an episode: the maximum seen while firing.
 PEAK_KEYS = ("negative_share", "count", "negative", "volume_z", "negative_volume_z")

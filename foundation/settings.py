@@ -28,7 +28,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from monitor.errors import ConfigError
+from foundation.errors import ConfigError
+from foundation.http import USER_AGENT
 
 CONFIG_ENV = "FINPULSE_CONFIG"
 
@@ -95,7 +96,7 @@ class RuleSettings(Section):
     persistence_n: int = Field(3, ge=1)
     resolve_after_windows: int = Field(3, ge=1)
     # negative_share: share test (+ negative-volume test when require_volume);
-    # volume: window count against its baseline only (see monitor/detection.py).
+    # volume: window count against its baseline only (see monitor/core/detection.py).
     # negative_count / attention: count surges against the scope's rate (monitor/core/surges.py).
     kind: Literal["negative_share", "volume", "negative_count", "attention"] = "negative_share"
     # The tests judge the sum of the last span_windows windows (a rolling span).
@@ -240,7 +241,7 @@ class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
     archive_dir: str = ".finpulse/archive"
-    user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+    user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
 
@@ -323,3 +324,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+
+
+def get_settings(ctx: Any) -> Settings:
+    """The validated Settings for a CLI subcommand (loaded once by the root click group)."""
+    settings: Settings = ctx.find_root().obj["settings"]
+    return settings

@@ -1,7 +1,7 @@
 """Stream side of alerting: aggregation, detection and notification agents on the Faust app.
 
-``register`` is called by ``monitor.app.create_app``; the windowing, detection and alert
-lifecycle it drives are the pure modules beside it (``monitor.alert_pipeline``), the very code
+``register`` is called by ``monitor.stream.app.create_app``; the windowing, detection and alert
+lifecycle it drives are the pure modules beside it (``monitor.core.pipeline``), the very code
 the backtest runs.
 
 Topology (kept simple and correct rather than wide):
@@ -25,10 +25,10 @@ import json
 import logging
 from typing import Any
 
+from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from ingest.tickers import default_index, default_sector_lookup
-from monitor.alert_pipeline import META_KEY, AlertPipeline
-from monitor.offload import Offload
-from monitor.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from monitor.core.pipeline import META_KEY, AlertPipeline
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def stored_firing_alerts(store: Any) -> list[Alert]:
     """Alerts whose latest stored row is firing (the store's view after a broker loss)."""
     from sqlalchemy import select
 
-    from monitor.store import alerts as alerts_table
+    from foundation.store import alerts as alerts_table
 
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -173,7 +173,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
             counters["alerts"] += len(out.alerts)
 
     if settings.sinks:
-        from monitor.notifiers import Dispatcher
+        from monitor.stream.notifiers import Dispatcher
 
         async def to_dead_topic(alert: Alert, sink: str, error: str, attempts: int) -> None:
             await topics.alerts_dead.send(

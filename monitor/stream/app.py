@@ -17,13 +17,15 @@ from typing import Any
 
 import faust
 
+from foundation.errors import BrokerError
+from foundation.kafka import topics as topic_names
+from foundation.language import language_supported, skip_reason
+from foundation.schemas import Document, SchemaError, ScoredDocument
+from foundation.settings import Settings
+from foundation.store import Store
 from models.base import Prediction, TextClassifier
-from monitor.errors import BrokerError
-from monitor.offload import Offload
-from monitor.schemas import Document, SchemaError, ScoredDocument
-from monitor.scoring import language_supported, scored, skipped
-from monitor.settings import Settings
-from monitor.store import Store
+from monitor.core.scoring import scored, skipped
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +51,17 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
         )
 
     return Topics(
-        documents=topic("documents"),
-        scored=topic("scored"),
-        window_stats=topic("window-stats"),
-        alerts=topic("alerts"),
-        alerts_dead=topic("alerts.dead"),
+        documents=topic(topic_names.DOCUMENTS),
+        scored=topic(topic_names.SCORED),
+        window_stats=topic(topic_names.WINDOW_STATS),
+        alerts=topic(topic_names.ALERTS),
+        alerts_dead=topic(topic_names.ALERTS_DEAD),
     )
 
 
 def broker_url(settings: Settings) -> str:
     """The kafka:// URL the app connects to; the embedded broker's address must be resolved."""
-    from monitor.broker import resolve_bootstrap
+    from foundation.kafka.broker import resolve_bootstrap
 
     return "kafka://" + ",".join(
         s.removeprefix("kafka://") for s in resolve_bootstrap(settings).split(",")
@@ -149,8 +151,7 @@ async def classify_batch(
         if language_supported(d.language, languages):
             todo.append(i)
         else:
-            lang = (d.language or "").strip().lower().split("-")[0]
-            out[i] = skipped(d, f"language:{lang}")
+            out[i] = skipped(d, skip_reason(d.language))
     if todo:
         results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):
@@ -262,7 +263,7 @@ def create_app(
         # The line tests and the demo supervisor wait for: partitions are assigned.
         if not ready["logged"]:
             ready["logged"] = True
-            log.info("worker ready: consuming %s", settings.broker.topic("documents"))
+            log.info("worker ready: consuming %s", settings.broker.topic(topic_names.DOCUMENTS))
 
     @app.on_before_shutdown.connect
     async def _close(sender: Any, **kwargs: Any) -> None:
@@ -276,7 +277,7 @@ def create_app(
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
 
-    from monitor import stream_alerts
+    from monitor.stream import alerts as stream_alerts
 
     stream_alerts.register(app, settings, topics, store)
     return app

@@ -3,9 +3,9 @@
 No broker: the documents are read from archive files, put in event-time order (published, id),
 given the tickers and entities ingest would find (:func:`ingest.tickers.tag_document`: archives
 may carry none), classified in fixed batches (outputs served from and added to a
-:class:`monitor.backtest_cache.ClassificationCache` when one is given), skipped like the
+:class:`monitor.backtest.cache.ClassificationCache` when one is given), skipped like the
 worker skips them (language not in ``settings.model.languages``; ``en-US`` counts as ``en``),
-and fed through the same :class:`monitor.alert_pipeline.AlertPipeline` the stream worker uses,
+and fed through the same :class:`monitor.core.pipeline.AlertPipeline` the stream worker uses,
 with the same sector tables. The output is deterministic: the same files and model give
 byte-identical JSON, with or without the cache.
 """
@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foundation.language import language_supported, skip_reason
+from foundation.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
+from foundation.settings import Settings
 from models.base import Prediction, TextClassifier
-from monitor.alert_pipeline import AlertPipeline
-from monitor.backtest_cache import ClassificationCache
-from monitor.schemas import Alert, Document, ScoredDocument, WindowStat, isoformat
-from monitor.scoring import language_supported, scored
-from monitor.settings import Settings
-from monitor.windowing import SectorLookup
+from monitor.backtest.cache import ClassificationCache
+from monitor.core.pipeline import AlertPipeline
+from monitor.core.scoring import scored
+from monitor.core.windowing import SectorLookup
 
 if TYPE_CHECKING:
     from ingest.tickers import TickerIndex
@@ -175,8 +176,7 @@ def classify(
                 if len(todo) >= batch_size:
                     flush()
         else:
-            lang = (d.language or "").strip().lower().replace("_", "-").split("-")[0]
-            reason = f"language:{lang}"
+            reason = skip_reason(d.language)
             skipped[reason] = skipped.get(reason, 0) + 1
             out.append(
                 ScoredDocument(document=d, scored=False, skip_reason=reason, scored_at=d.published)

@@ -32,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
-from monitor.schemas import Alert, ScoredDocument, WindowStat, utcnow
+from foundation.errors import StoreError
+from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
 
 metadata = MetaData()
 

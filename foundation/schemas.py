@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.errors import FinpulseError
+from foundation.errors import FinpulseError
 
 SCHEMA_VERSION = 1
 

@@ -23,16 +23,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
-from monitor.errors import BrokerError, ConfigError
-from monitor.settings import Settings
+from foundation.errors import BrokerError, ConfigError
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SAMPLE = Path(__file__).resolve().parents[1] / "ingest" / "data" / "demo_sample.jsonl.gz"
+SAMPLE = Path(str(resources.files("ingest") / "data" / "demo_sample.jsonl.gz"))
 SAMPLE_ANCHOR = datetime(2000, 1, 2, tzinfo=UTC)  # "now" in the sample (DEMO_SAMPLE.md)
 HISTORY_MAX_RATE = 150.0  # docs/s: fast, but the dashboard still sees them arrive
 # The sample's day of history in about 70 s. Faster, the worker's partitions drift apart by
@@ -93,7 +94,7 @@ class Child:
         self._pump: threading.Thread | None = None
 
     def start(self) -> Child:
-        from monitor.broker import _die_with_parent
+        from foundation.kafka.broker import _die_with_parent
 
         self.proc = subprocess.Popen(
             self.argv,
@@ -196,7 +197,7 @@ class Supervisor:
             env["FINPULSE_MODEL__PATH"] = "baseline"
 
     def _cmd(self, *args: str) -> list[str]:
-        return [self.python, "-m", "monitor.cli", *args]
+        return [self.python, "-m", "cli.main", *args]
 
     def _on_line(self, name: str, line: str) -> None:
         if name == "worker" and "worker ready" in line:
@@ -208,12 +209,12 @@ class Supervisor:
         return child
 
     def _start_broker(self) -> str:
-        from monitor.broker import (
+        from foundation.kafka.broker import (
             EmbeddedBroker,
             address_file,
             check_reachable,
-            settings_topics,
         )
+        from foundation.kafka.topics import settings_topics
 
         if self.settings.broker.url:
             bootstrap = self.settings.broker.url.removeprefix("kafka://")
@@ -235,13 +236,13 @@ class Supervisor:
 
     def _ingest_plan(self) -> list[list[str]]:
         """The ingest commands to run in turn: live feeds, or the sample replay phases."""
-        live_available = importlib.util.find_spec("ingest.commands") is not None
+        live_available = importlib.util.find_spec("ingest.sources.registry") is not None
         use_replay = self.force_replay
         if use_replay is None:
             urls: list[str] = []
             if live_available:
                 try:
-                    from ingest.commands import configured_sources
+                    from ingest.sources.registry import configured_sources
 
                     urls = [s.url for s in configured_sources(self.settings)]
                 except Exception as exc:  # a broken source list must not stop the demo
@@ -256,7 +257,7 @@ class Supervisor:
             )
         if not use_replay:
             if not live_available:
-                raise ConfigError("live ingest (ingest.commands) is not installed; use --replay")
+                raise ConfigError("live ingest (ingest.sources) is not installed; use --replay")
             return [["ingest"]]
         if not SAMPLE.is_file():
             raise ConfigError(f"the bundled sample is missing: {SAMPLE}")
@@ -295,7 +296,7 @@ class Supervisor:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> int:
-        from monitor.broker import port_in_use
+        from foundation.kafka.broker import port_in_use
 
         def _stop(signum: int, _frame: Any) -> None:
             if not self.stopping.is_set():
@@ -304,7 +305,7 @@ class Supervisor:
 
         old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
         # The supervisor prints its own [broker] lines; keep the manager's INFO logs quiet.
-        logging.getLogger("monitor.broker").setLevel(logging.WARNING)
+        logging.getLogger("foundation.kafka.broker").setLevel(logging.WARNING)
         host = self.settings.dashboard.host
         url = f"http://{host}:{self.dashboard_port}"
         code = 0
@@ -391,7 +392,7 @@ class Supervisor:
             child.stop()
         self.children.clear()
         if self.broker is not None:
-            from monitor.broker import address_file
+            from foundation.kafka.broker import address_file
 
             self.broker.stop()
             self.broker = None

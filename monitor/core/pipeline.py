@@ -4,7 +4,7 @@
 windows behind the watermark and evaluates every window boundary it passed, for every tracked
 scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
 resolve), and returns the window stats and alerts produced. ``finish()`` does the same for the
-end of a finite archive. The Faust shell (``monitor.stream_alerts``) and the backtest call
+end of a finite archive. The Faust shell (``monitor.stream.alerts``) and the backtest call
 exactly these methods; the state round-trips through plain dicts for Faust tables.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.alerts import AlertState, Window, states_from_alerts, transition
+from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
+from foundation.settings import RuleSettings, Settings
+from monitor.core.detection import DetectorState, step
 from monitor.core.emerging import EmergingTracker, default_common_words
+from monitor.core.lifecycle import AlertState, Window, states_from_alerts, transition
 from monitor.core.watchlists import WatchlistScopes, rules_for
-from monitor.detection import DetectorState, step
-from monitor.schemas import Alert, Evidence, ScoredDocument, WindowStat
-from monitor.settings import RuleSettings, Settings
-from monitor.windowing import (
+from monitor.core.windowing import (
     ClosedWindow,
     SectorLookup,
     WindowAcc,

@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from monitor.cli import get_settings
+from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,9 @@ def backtest(
     settings, a new ticker list) skips the model and takes seconds."""
     from pathlib import Path
 
-    from models.registry import SHIPPED_MODEL, load_classifier
-    from monitor.backtest import run_backtest, write_html
-    from monitor.backtest_cache import CACHE_SUBDIR, ClassificationCache, model_identity
+    from models.registry import load_classifier, model_folder
+    from monitor.backtest.cache import CACHE_SUBDIR, ClassificationCache, model_identity
+    from monitor.backtest.run import run_backtest, write_html
 
     settings = get_settings(ctx)
     if model_path is not None:
@@ -60,8 +60,7 @@ def backtest(
     classifier = load_classifier(settings.model)
     cache = None
     if not no_cache:
-        path = settings.model.path
-        folder = None if path == "baseline" else Path(path).expanduser() if path else SHIPPED_MODEL
+        folder = model_folder(settings.model.path)
         where = Path(cache_dir) if cache_dir else settings.data_path / CACHE_SUBDIR
         cache = ClassificationCache.open(where, model_identity(classifier, folder))
     result = run_backtest(list(files), settings, classifier, cache=cache)

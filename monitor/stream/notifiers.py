@@ -25,9 +25,12 @@ from typing import Any
 import httpx
 from sqlalchemy import and_, select
 
-from monitor.alerts import AlertGroup, group_alerts
-from monitor.errors import ConfigError
-from monitor.payloads import (
+from foundation.errors import ConfigError
+from foundation.retry import backoff_delay
+from foundation.schemas import Alert
+from foundation.settings import SinkSettings
+from monitor.core.lifecycle import AlertGroup, group_alerts
+from monitor.core.payloads import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     alertmanager_payload,
@@ -37,21 +40,10 @@ from monitor.payloads import (
     slack_message,
     webhook_payload,
 )
-from monitor.schemas import Alert
-from monitor.settings import SinkSettings
 
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
-
-
-def backoff_delay(
-    attempt: int, base_s: float, cap_s: float, rng: Callable[[], float] = random.random
-) -> float:
-    """Delay before retry number ``attempt`` (0-based): capped exponential with equal jitter,
-    i.e. uniform in [d/2, d] with d = min(cap, base * 2**attempt)."""
-    d = min(cap_s, base_s * (2**attempt))
-    return d / 2 + rng() * d / 2
 
 
 class TokenBucket:
@@ -199,7 +191,9 @@ class Sink:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             if attempt < self.cfg.max_retries:
-                delay = backoff_delay(attempt, self.base_delay_s, self.max_delay_s, self.rng)
+                delay = backoff_delay(
+                    attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
+                )
                 if retry_after is not None:
                     delay = min(self.max_delay_s, max(delay, retry_after))
                 log.warning(
@@ -216,7 +210,7 @@ class Sink:
 class Dispatcher:
     """Sends alerts to every configured sink, recording deliveries and dead letters.
 
-    ``store`` (optional) is a ``monitor.store.Store``: used to skip alerts already delivered
+    ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
     to a sink (so a redelivered alert event or a restart never notifies twice) and to record
     the outcome. ``dead_letter`` (optional) is awaited for every alert that exhausted its
     retries on a sink (the stream shell sends it to the dead-letter topic).
@@ -295,7 +289,7 @@ class Dispatcher:
     def _delivered(self, a: Alert, sink: str) -> bool:
         if self.store is None:
             return False
-        from monitor.store import deliveries
+        from foundation.store import deliveries
 
         c = deliveries.c
         stmt = select(c.state).where(

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from monitor.errors import BrokerError
-from monitor.schemas import Document
+from foundation.errors import BrokerError
+from foundation.schemas import Document
 
 log = logging.getLogger(__name__)
 

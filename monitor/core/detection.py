@@ -42,8 +42,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from foundation.settings import RuleSettings
 from monitor.core.surges import COUNT_KINDS, RateState, assess_counts
-from monitor.settings import RuleSettings
 
 # Weight of a hot window in the baseline, relative to a normal one (see module docstring).
 HOT_WINDOW_WEIGHT = 0.25
