@@ -162,6 +162,9 @@ class Alert(Record):
     evidence: tuple[Evidence, ...] = ()
     dashboard_url: str = ""
     summary: str = ""
+    # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
+    # it. Additive with a default, so schema_version stays 1.
+    incident: str = ""
 
 
 def dump_json(record: Record) -> dict[str, Any]:

@@ -140,7 +140,6 @@ def default_rules() -> list[RuleSettings]:
             name="negative_count",
             kind="negative_count",
             scopes=["entity", "ticker", "watchlist"],
-            span_windows=COUNT_SPAN_WINDOWS,
             baseline_halflife_windows=COUNT_HALFLIFE_WINDOWS,
             min_baseline_windows=0,
         ),
@@ -152,6 +151,7 @@ def default_rules() -> list[RuleSettings]:
             baseline_halflife_windows=COUNT_HALFLIFE_WINDOWS,
             min_baseline_windows=0,
             min_negative=1,
+            surprise=4.0,
         ),
     ]
 

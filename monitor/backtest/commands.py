@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import click
 
@@ -31,6 +32,14 @@ log = logging.getLogger(__name__)
     "default: <data_dir>/cache/backtest.",
 )
 @click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Score the alerts against a labelled-events CSV (event, pattern, window_start, "
+    "window_end, first_coverage): events covered, lags, alerts that cover none.",
+)
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -40,6 +49,7 @@ def backtest(
     model_path: str | None,
     cache_dir: str | None,
     no_cache: bool,
+    events_path: str | None,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
     that would have been raised. Deterministic: the same input gives the same output.
@@ -52,7 +62,11 @@ def backtest(
     from monitor.backtest.cache import CACHE_SUBDIR, ClassificationCache, model_identity
     from monitor.backtest.run import run_backtest, write_html
 
+    from monitor.core.events_scoring import load_events
+
     settings = get_settings(ctx)
+    # Read the events first: a bad file fails before minutes of classification.
+    events = load_events(events_path) if events_path else None
     if model_path is not None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
@@ -75,16 +89,41 @@ def backtest(
         write_html(result, html_path)
         log.info("wrote %s", html_path)
     data = result.to_json()
+    if events is not None:
+        data["events"] = result.score_events(events)
     if as_json:
         click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
         return
     click.echo(
         f"{data['documents']} documents, {data['scored']} scored with {data['model']}, "
         f"{data['windows']} windows, {data['alert_count']} alerts "
-        f"({data['notifications']} notifications)"
+        f"({data['notifications']} notifications), {data['incident_count']} incidents"
     )
+    for inc in data["incidents"]:
+        click.echo(
+            f"{inc['startsAt']} -> {inc['endsAt'] or 'still firing'}  incident {inc['id']}: "
+            + ", ".join(inc["scopes"])
+        )
     for e in data["alerts"]:
         click.echo(
             f"{e['startsAt']} -> {e['endsAt'] or 'still firing'}  {e['scope_kind']}:{e['scope']}"
-            f"  peak share {e['peak'].get('negative_share', 0):.0%}  {e['fingerprint']}"
+            f"  {e['rule']}  {e['fingerprint']}"
         )
+    if events is not None:
+        echo_events(data["events"])
+
+
+def echo_events(ev: dict[str, Any]) -> None:
+    """The --events scoring as text (the JSON carries the same under "events")."""
+    click.echo(
+        f"events covered: {ev['covered']}/{ev['events']}, median lag {ev['median_lag_h']} h "
+        f"(notified after first coverage); {ev['alerts']} alerts, {ev['incidents']} incidents "
+        f"({ev['alerts_per_30_days']} and {ev['incidents_per_30_days']} per 30 days)"
+    )
+    for e in ev["per_event"]:
+        first = e["first_alert"]
+        where = f"{first['scope']} at {first['startsAt']}, lag {e['lag_h']} h" if first else "-"
+        click.echo(f"  {'covered' if e['covered'] else 'MISSED '}  {e['event']}: {where}")
+    click.echo(f"alerts covering no labelled event: {len(ev['unmatched_alerts'])}")
+    for a in ev["unmatched_alerts"]:
+        click.echo(f"  {a['startsAt']}  {a['scope']}  {a['rule']}  {a['headline']}")

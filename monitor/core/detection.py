@@ -239,13 +239,16 @@ def step(
     count: int,
     negative: int,
     windows_per_day: float = 288.0,
+    warming: bool = False,
 ) -> Decision:
     """Assess one closed window, then fold it into ``state`` (persistence, quiet streak,
     baseline). Windows must be fed in order, empty ones included. The tests run on the sum of
     the last ``span_windows`` windows, so low-volume scopes gather enough documents.
-    ``windows_per_day`` converts the count rules' daily prior into windows."""
+    ``windows_per_day`` converts the count rules' daily prior into windows; ``warming``
+    (the pipeline has judged less than one span of event time) keeps the count rules from
+    firing: at the start of a run every scope looks new."""
     if rule.kind in COUNT_KINDS:
-        return _step_counts(rule, state, count, negative, windows_per_day)
+        return _step_counts(rule, state, count, negative, windows_per_day, warming)
     state.span.append((count, negative))
     del state.span[: -rule.span_windows]
     n = sum(c for c, _ in state.span)
@@ -276,6 +279,7 @@ def _step_counts(
     count: int,
     negative: int,
     windows_per_day: float,
+    warming: bool = False,
 ) -> Decision:
     """``step`` for the count rules. The span is judged against the history *before* it: a
     window enters the rate baseline when it leaves the span (``state.span`` keeps two spans:
@@ -293,7 +297,7 @@ def _step_counts(
     hot, warm, figures = assess_counts(rule, state.rate, n, k, len(current), windows_per_day)
     state.baseline.windows += 1
     figures["baseline_windows"] = float(state.baseline.windows)
-    if state.baseline.windows <= rule.min_baseline_windows:
+    if state.baseline.windows <= rule.min_baseline_windows or warming:
         hot, warm = False, True
     state.recent.append(1 if hot else 0)
     del state.recent[: -rule.persistence_n]
@@ -304,16 +308,18 @@ def _step_counts(
         # The window that just left the span joins the baseline (a quarter of the weight
         # while the scope is hot); the span before the current one gives the variance.
         left_n, left_k = state.span[-s - 1]
-        before = state.span[: -s]
+        before = state.span[:-s]
         # Down-weighted while the counts are unusual, negative evidence or not: the baseline
         # should not learn a burst as the new normal.
         unusual = max(figures.get("attention_surprise", 0.0), figures["negative_surprise"])
         weight = HOT_WINDOW_WEIGHT if hot or unusual >= rule.surprise / 2 else 1.0
+        # The span-count variance only from full spans (a partial one scaled up is noise).
+        full = len(before) == s
         state.rate.update(
             left_n,
             left_k,
-            round(sum(c for c, _ in before) * s / len(before)),
-            round(sum(x for _, x in before) * s / len(before)),
+            sum(c for c, _ in before) if full else None,
+            sum(x for _, x in before) if full else None,
             alpha_for(rule.baseline_halflife_windows) * weight,
         )
     figures["hot_windows"] = float(hot_windows)

@@ -18,6 +18,7 @@ from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
 from foundation.settings import RuleSettings, Settings
 from monitor.core.detection import DetectorState, step
 from monitor.core.emerging import EmergingTracker, default_common_words
+from monitor.core.incidents import IncidentTracker
 from monitor.core.lifecycle import AlertState, Window, states_from_alerts, transition
 from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.core.windowing import (
@@ -69,6 +70,7 @@ class AlertPipeline:
         track_updates: bool = True,
         sectors: SectorLookup | None = None,
         known_names: frozenset[str] = frozenset(),
+        keep_incidents: bool = False,
     ) -> None:
         """``known_names``: lower-cased tokens of the listed names
         (``ingest.tickers.default_index().name_tokens()``), never emerging entities."""
@@ -88,6 +90,10 @@ class AlertPipeline:
                 common=default_common_words(),
                 known=known_names,
             )
+        # keep_incidents: remember every incident (a finite backtest lists them all).
+        self.incidents = IncidentTracker(
+            settings.alerts.incident_gap_s, keep_history=keep_incidents
+        )
         self.watchlists = WatchlistScopes(settings.watchlists)
         self._watch_rules = rules_for(self.rules, settings.watchlists)
         self.agg = WindowAggregator(
@@ -103,6 +109,8 @@ class AlertPipeline:
         self.track_updates = track_updates
         self.scopes: dict[str, ScopeState] = {}
         self.next_eval: int | None = None
+        # First window judged (event time): the count rules wait one span after it.
+        self.first_eval: int | None = None
         self._detected_kinds = {k for r in self.rules for k in r.scopes}
         self._span = max((r.span_windows for r in self.rules), default=1)
         self.changed: set[str] = set()  # scope keys whose state changed since last dump
@@ -177,6 +185,9 @@ class AlertPipeline:
                 st.last_active = ws
         start, end = from_epoch(ws), from_epoch(ws + size)
         per_day = 86400 / size
+        if self.first_eval is None:
+            self.first_eval = ws
+        judged = (ws - self.first_eval) // size  # windows judged so far in this run
         for key in sorted(self.scopes):
             st = self.scopes[key]
             acc = accs.get(key)
@@ -191,7 +202,7 @@ class AlertPipeline:
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
-                decision = step(rule, det, count, negative, per_day)
+                decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
                 astate = st.alerts.get(rule.name, AlertState())
                 evidence = (
                     self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
@@ -210,7 +221,12 @@ class AlertPipeline:
                 else:
                     st.alerts[rule.name] = new_state
                 if alert is not None:
-                    out.alerts.append(alert)
+                    span_start = ws - (rule.span_windows - 1) * size
+                    links = [
+                        e["id"] for t, evs in st.evidence.items() if t >= span_start for e in evs
+                    ]
+                    inc, _ = self.incidents.add(alert, links)
+                    out.alerts.append(alert.model_copy(update={"incident": inc.id}))
             self.changed.add(key)
             if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
                 del self.scopes[key]
@@ -233,6 +249,7 @@ class AlertPipeline:
             "max_ts": self.agg.max_ts,
             "next_eval": self.next_eval,
             "late_total": self.agg.late_total,
+            "first_eval": self.first_eval,
         }
         if self.emerging is not None:
             out["emerging"] = self.emerging.to_dict()
@@ -267,6 +284,7 @@ class AlertPipeline:
             self.agg.max_ts = meta.get("max_ts")
             self.next_eval = meta.get("next_eval")
             self.agg.late_total = int(meta.get("late_total", 0))
+            self.first_eval = meta.get("first_eval")
             if self.emerging is not None:
                 self.emerging.load(meta.get("emerging"))
         for key, d in scopes.items():
@@ -325,6 +343,13 @@ class AlertPipeline:
                 self.changed.add(key)
                 n += 1
         return n
+
+
+def _warmup(rule: RuleSettings) -> float:
+    """Windows of event time a run judges before its count rules may fire: a span and a
+    baseline half-life (at the start of a run every scope looks new; after one half-life the
+    baseline carries half of its eventual weight)."""
+    return max(rule.span_windows, rule.baseline_halflife_windows)
 
 
 def alerts_latest(alerts: Iterable[Alert]) -> list[Alert]:

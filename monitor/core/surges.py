@@ -27,7 +27,9 @@ has a predictive distribution with mean ``m = span x rate`` and variance the lar
 (a) the Gamma-Poisson variance ``m + span^2 x Var(rate)`` (Poisson noise plus the uncertainty
 of a rate learnt from little data: wide for a new scope), and (b) the exponentially weighted
 variance of the scope's observed span counts (news is bursty: a scope that regularly jumps has
-a wide distribution, so its ordinary jumps are not surprises). A negative binomial with that
+a wide distribution, so its ordinary jumps are not surprises), capped at the variance of a
+negative binomial of shape 1 (a geometric distribution: for a quiet scope the observed
+variance comes from a few past bursts and would otherwise make every burst unsurprising). A negative binomial with that
 mean and variance gives ``P(K >= k)``; the figure on the alert is its surprise
 ``-log10 P`` (``negative_surprise``, ``attention_surprise``). Hot when the surprise reaches
 ``surprise`` (default 6, p <= 1e-6: a month of 5-minute evaluations of a few hundred scopes,
@@ -46,6 +48,10 @@ from typing import Protocol
 
 from scipy.special import betainc, gammainc
 
+# The widest predictive allowed: a negative binomial of shape 1 (geometric). A quiet scope's
+# observed variance comes from a handful of past bursts; taken at face value it would give
+# shapes far below 1 (tails so heavy that no burst is ever surprising).
+MIN_SHAPE = 1.0
 # Surprise reported when the tail is below floating point (p < 1e-300).
 MAX_SURPRISE = 300.0
 COUNT_KINDS = ("negative_count", "attention")
@@ -110,11 +116,16 @@ class RateState:
         a_k = prior_k + self.negative
         return a_n / e, a_n / (e * e), a_k / e, a_k / (e * e), a_k / a_n
 
-    def update(self, count: int, negative: int, n_span: int, k_span: int, alpha: float) -> None:
+    def update(
+        self, count: int, negative: int, n_span: int | None, k_span: int | None, alpha: float
+    ) -> None:
+        """Fold in one window (``count``, ``negative``) and, when given, one span's sums."""
         decay = 1.0 - alpha
         self.exposure = decay * self.exposure + 1.0
         self.count = decay * self.count + count
         self.negative = decay * self.negative + negative
+        if n_span is None or k_span is None:
+            return
         if self.spans == 0:
             self.span_mean_n, self.span_mean_k = float(n_span), float(k_span)
         else:
@@ -144,9 +155,11 @@ class RateState:
 
 
 def predictive(rate: float, rate_var: float, span_var: float, span: int) -> tuple[float, float]:
-    """Mean and variance of a span's count: Gamma-Poisson, widened to the observed variance."""
+    """Mean and variance of a span's count: Gamma-Poisson, widened to the observed variance,
+    at most to a negative binomial of shape ``MIN_SHAPE`` (see the module docstring)."""
     mean = rate * span
-    return mean, max(mean + span * span * rate_var, span_var)
+    widest = mean + mean * mean / MIN_SHAPE
+    return mean, max(mean + span * span * rate_var, min(span_var, widest))
 
 
 def assess_counts(
