@@ -115,7 +115,7 @@ class RuleSettings(Section):
     evidence_surprise: float = Field(1.3, ge=0)
     min_negative: int = Field(4, ge=0)
     prior_rate_per_day: float = Field(1.0, gt=0)
-    prior_days: float = Field(1.0, gt=0)
+    prior_days: float = Field(0.25, gt=0)
 
     @model_validator(mode="after")
     def _persistence(self) -> RuleSettings:

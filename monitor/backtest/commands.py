@@ -61,7 +61,6 @@ def backtest(
     from models.registry import load_classifier, model_folder
     from monitor.backtest.cache import CACHE_SUBDIR, ClassificationCache, model_identity
     from monitor.backtest.run import run_backtest, write_html
-
     from monitor.core.events_scoring import load_events
 
     settings = get_settings(ctx)

@@ -294,7 +294,9 @@ def _step_counts(
     current = state.span[-s:]
     n = sum(c for c, _ in current)
     k = sum(x for _, x in current)
-    hot, warm, figures = assess_counts(rule, state.rate, n, k, len(current), windows_per_day)
+    hot, warm, figures = assess_counts(
+        rule, state.rate, n, k, len(current), windows_per_day, state.baseline.windows
+    )
     state.baseline.windows += 1
     figures["baseline_windows"] = float(state.baseline.windows)
     if state.baseline.windows <= rule.min_baseline_windows or warming:
@@ -312,7 +314,9 @@ def _step_counts(
         # Down-weighted while the counts are unusual, negative evidence or not: the baseline
         # should not learn a burst as the new normal.
         unusual = max(figures.get("attention_surprise", 0.0), figures["negative_surprise"])
-        weight = HOT_WINDOW_WEIGHT if hot or unusual >= rule.surprise / 2 else 1.0
+        # (While warming up, everything is new: learn at full weight.)
+        down = not warming and (hot or unusual >= rule.surprise / 2)
+        weight = HOT_WINDOW_WEIGHT if down else 1.0
         # The span-count variance only from full spans (a partial one scaled up is noise).
         full = len(before) == s
         state.rate.update(

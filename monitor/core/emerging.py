@@ -142,8 +142,8 @@ class EmergingTracker:
                 self.promoted = dict(keep[: self.capacity])
         if len(self.cands) > self.capacity:
             # Evict down to three quarters, least recently seen first (ties by name).
-            keep = sorted(self.cands.items(), key=lambda kv: (-kv[1].last, kv[0]))
-            self.cands = dict(keep[: self.capacity * 3 // 4])
+            recent = sorted(self.cands.items(), key=lambda kv: (-kv[1].last, kv[0]))
+            self.cands = dict(recent[: self.capacity * 3 // 4])
 
     def size(self) -> int:
         """Entries held (candidates + promoted names): never above 2 x capacity."""

@@ -112,7 +112,7 @@ def score(
     period_days: float | None = None,
 ) -> dict[str, Any]:
     """The ``events`` section of the backtest JSON."""
-    per_event = []
+    per_event: list[dict[str, Any]] = []
     covering: set[str] = set()
     for ev in events:
         hits = sorted(
@@ -143,7 +143,7 @@ def score(
         for inc in incidents
         if not any(e["fingerprint"] + e["startsAt"] in covering for e in inc["episodes"])
     ]
-    lags = [e["lag_h"] for e in per_event if e["lag_h"] is not None]
+    lags: list[float] = [e["lag_h"] for e in per_event if e["lag_h"] is not None]
     scale = 30.0 / period_days if period_days else None
     return {
         "events": len(events),

@@ -3,11 +3,12 @@
 One story raises alerts on several scopes at once (``entity:FTX``, ``sector:crypto``,
 ``ticker:FTT.X``, a topic, ``all``). A risk team wants one card for it. An alert **joins** an
 open incident when it shares a document with one of the incident's alerts (one of the most
-negative documents of each window of its span: the same headline raised both), or is a new episode of a scope that
-is already a member; otherwise it **opens** a new incident. An incident is open while any
-member is firing and for ``gap_s`` after its last member resolved (a story that flares up
-again within hours is the same incident). When an alert could join several open incidents it
-joins the one that started first (ties by id), so the grouping does not depend on dict order.
+negative documents of each window of its span: the same headline raised both), or is a new
+episode of a scope that is already a member; otherwise it **opens** a new incident. An
+incident is open while any member is firing and for ``gap_s`` after its last member resolved
+(a story that flares up again within hours is the same incident). When an alert could join
+several open incidents it joins the one that started first (ties by id), so the grouping does
+not depend on dict order.
 
 The stream and the backtest feed alerts in the order the pipeline produced them, so both
 build the same incidents. Memory is bounded by the open incidents: closed ones are dropped
@@ -127,9 +128,9 @@ class IncidentTracker:
         for inc in self.open.values():
             if not inc.open_at(alert.starts_at, self.gap):
                 continue
-            if ids & inc.evidence_ids or scope in inc.members.values():
-                if best is None or (inc.starts_at, inc.id) < (best.starts_at, best.id):
-                    best = inc
+            linked = bool(ids & inc.evidence_ids) or scope in inc.members.values()
+            if linked and (best is None or (inc.starts_at, inc.id) < (best.starts_at, best.id)):
+                best = inc
         return best
 
     def _expire(self, now: datetime) -> None:

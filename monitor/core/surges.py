@@ -18,9 +18,11 @@ more documents (negative ones, or any) than this scope's rate explains?":
 built from exponentially weighted sums of what it saw (half-life
 ``baseline_halflife_windows``) plus a **prior**: ``prior_rate_per_day`` documents a day
 (negatives: that times ``prior_share``) with the weight of ``prior_days`` days of observation.
-The prior is fixed (it does not decay): it is what lets a scope seen for the first time (a
-new entity) alert on its first burst, it keeps the posterior of a long-silent scope from
-collapsing to a rate of exactly zero, and against a busy scope's data it weighs little.
+The prior enters as pseudo-observations that are forgotten over their own length (half-life
+``prior_days``), so after a day a busy scope's rate is its own, not pulled towards the prior;
+the posterior's shapes are floored at the prior's counts, so a long-silent scope keeps a rate of about one document per
+baseline memory and some uncertainty instead of collapsing to zero. The prior is what lets a
+scope seen for the first time (a new entity) alert on its first burst.
 
 **The test is a negative-binomial tail.** The span's count (sum of ``span_windows`` windows)
 has a predictive distribution with mean ``m = span x rate`` and variance the larger of
@@ -29,12 +31,18 @@ of a rate learnt from little data: wide for a new scope), and (b) the exponentia
 variance of the scope's observed span counts (news is bursty: a scope that regularly jumps has
 a wide distribution, so its ordinary jumps are not surprises), capped at the variance of a
 negative binomial of shape 1 (a geometric distribution: for a quiet scope the observed
-variance comes from a few past bursts and would otherwise make every burst unsurprising). A negative binomial with that
-mean and variance gives ``P(K >= k)``; the figure on the alert is its surprise
-``-log10 P`` (``negative_surprise``, ``attention_surprise``). Hot when the surprise reaches
-``surprise`` (default 6, p <= 1e-6: a month of 5-minute evaluations of a few hundred scopes,
-with a one-hour rolling span, is of the order of 10^5-10^6 tests, so chance alone gives about
-one hot evaluation a month at this level, and persistence removes most of those).
+variance comes from a few past bursts and would otherwise make every burst unsurprising).
+A negative binomial with that mean and variance gives ``P(K >= k)``; the figure on the alert
+is its surprise ``-log10 P`` (``negative_surprise``, ``attention_surprise``). Hot when the
+surprise reaches ``surprise``. The default is the logarithm of the number of independent
+tests a rule makes in a month, so that chance alone gives about one hot evaluation per rule
+and month: about 100 named scopes are active on a day (68 listed ones a day in November
+2022, plus emerging names), a one-hour span gives 720 independent spans a month per scope
+(``negative_count``: 10^4.9, default 5) and a six-hour span 120 (``attention``: 10^4.1,
+default 4). Persistence (2 of 3 evaluations) removes most chance hits.
+
+The span is judged against the history *before* it (a window joins the baseline when it
+leaves the span), so a burst cannot teach the baseline its own first hour.
 
 Warm (hysteresis) is the same test at half the surprise and half ``min_negative``.
 Hot windows enter the baseline with a quarter of the normal weight, as in the share test.
@@ -44,9 +52,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 from scipy.special import betainc, gammainc
+
+from foundation.settings import RuleSettings
 
 # The widest predictive allowed: a negative binomial of shape 1 (geometric). A quiet scope's
 # observed variance comes from a handful of past bursts; taken at face value it would give
@@ -55,18 +64,6 @@ MIN_SHAPE = 1.0
 # Surprise reported when the tail is below floating point (p < 1e-300).
 MAX_SURPRISE = 300.0
 COUNT_KINDS = ("negative_count", "attention")
-
-
-class CountRule(Protocol):
-    """The fields of a rule the count tests read (``monitor.settings.RuleSettings``)."""
-
-    kind: str
-    surprise: float
-    evidence_surprise: float
-    min_negative: int
-    prior_rate_per_day: float
-    prior_days: float
-    prior_share: float
 
 
 def tail_surprise(k: float, mean: float, var: float) -> float:
@@ -103,17 +100,18 @@ class RateState:
     spans: int = 0
 
     def rates(
-        self, rule: CountRule, windows_per_day: float
+        self, rule: RuleSettings, windows_per_day: float, age: int
     ) -> tuple[float, float, float, float, float]:
         """(document rate, its variance, negative rate, its variance, negative share) per
-        window: the Gamma posterior of prior + data (shape = prior count + EW count, rate
-        parameter = prior exposure + EW exposure)."""
+        window, from the Gamma posterior of the prior and the data after ``age`` windows."""
         prior_e = rule.prior_days * windows_per_day
         prior_n = rule.prior_rate_per_day * rule.prior_days
-        prior_k = prior_n * rule.prior_share
-        e = prior_e + self.exposure
-        a_n = prior_n + self.count
-        a_k = prior_k + self.negative
+        # The prior is forgotten over its own length (half-life = prior_days), and floors
+        # the shapes (see the module docstring).
+        w = 0.5 ** (age / prior_e)
+        e = max(self.exposure + prior_e * w, 1e-9)
+        a_n = max(self.count + prior_n * w, prior_n)
+        a_k = max(self.negative + prior_n * rule.prior_share * w, prior_n * rule.prior_share)
         return a_n / e, a_n / (e * e), a_k / e, a_k / (e * e), a_k / a_n
 
     def update(
@@ -151,7 +149,8 @@ class RateState:
 
     @classmethod
     def from_list(cls, v: list[float]) -> RateState:
-        return cls(*(float(x) for x in v[:7]), spans=int(v[7]))
+        f = [float(x) for x in v[:7]]
+        return cls(f[0], f[1], f[2], f[3], f[4], f[5], f[6], spans=int(v[7]))
 
 
 def predictive(rate: float, rate_var: float, span_var: float, span: int) -> tuple[float, float]:
@@ -163,10 +162,17 @@ def predictive(rate: float, rate_var: float, span_var: float, span: int) -> tupl
 
 
 def assess_counts(
-    rule: CountRule, state: RateState, n: int, k: int, span: int, windows_per_day: float
+    rule: RuleSettings,
+    state: RateState,
+    n: int,
+    k: int,
+    span: int,
+    windows_per_day: float = 288.0,
+    age: int = 0,
 ) -> tuple[bool, bool, dict[str, float]]:
-    """(hot, warm, figures) of a span with ``n`` documents, ``k`` negative (pure)."""
-    rate_n, var_n, rate_k, var_k, base_share = state.rates(rule, windows_per_day)
+    """(hot, warm, figures) of a span with ``n`` documents, ``k`` negative, for a scope
+    ``age`` windows old (pure)."""
+    rate_n, var_n, rate_k, var_k, base_share = state.rates(rule, windows_per_day, age)
     mean_k, v_k = predictive(rate_k, var_k, state.span_var_k, span)
     figures: dict[str, float] = {
         "count": float(n),
