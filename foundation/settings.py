@@ -219,7 +219,9 @@ class SinkSettings(Section):
     timeout_s: float = Field(10.0, gt=0)
     # Routing (like Alertmanager routes): empty = everything; otherwise only alerts whose scope
     # kind is listed, or (for watchlist scopes) whose watchlist is listed.
-    scope_kinds: list[str] = []
+    scope_kinds: list[
+        Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]
+    ] = []
     watchlists: list[str] = []
 
 

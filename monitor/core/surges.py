@@ -20,8 +20,9 @@ built from exponentially weighted sums of what it saw (half-life
 (negatives: that times ``prior_share``) with the weight of ``prior_days`` days of observation.
 The prior enters as pseudo-observations that are forgotten over their own length (half-life
 ``prior_days``), so after a day a busy scope's rate is its own, not pulled towards the prior;
-the posterior's shapes are floored at the prior's counts, so a long-silent scope keeps a rate of about one document per
-baseline memory and some uncertainty instead of collapsing to zero. The prior is what lets a
+the posterior's shapes are floored at the prior's counts, so a long-silent scope keeps a rate
+of a fraction of a document per baseline memory and some uncertainty instead of collapsing to
+zero. The prior is what lets a
 scope seen for the first time (a new entity) alert on its first burst.
 
 **The test is a negative-binomial tail.** The span's count (sum of ``span_windows`` windows)

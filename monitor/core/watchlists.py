@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from foundation.schemas import ScoredDocument
-from foundation.settings import RuleSettings, WatchlistSettings
+from foundation.schemas import Alert, ScoredDocument
+from foundation.settings import RuleSettings, SinkSettings, WatchlistSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +65,14 @@ def rules_for(
             if "watchlist" in r.scopes
         ]
     return out
+
+
+def routed(sink: SinkSettings, alert: Alert) -> bool:
+    """Whether ``sink`` takes ``alert`` (like an Alertmanager route): a sink with neither
+    ``scope_kinds`` nor ``watchlists`` takes everything; otherwise the alert's scope kind must
+    be listed, or it is a watchlist alert of a listed watchlist."""
+    if not sink.scope_kinds and not sink.watchlists:
+        return True
+    if alert.scope_kind in sink.scope_kinds:
+        return True
+    return alert.scope_kind == "watchlist" and alert.scope in sink.watchlists

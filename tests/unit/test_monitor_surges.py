@@ -136,7 +136,7 @@ def test_rate_state_round_trips():
     st.update(3, 1, 30, 10, 0.01)
     st.update(2, 0, 28, 9, 0.01)
     assert RateState.from_list(st.to_list()) == st
-    hot, warm, fig = assess_counts(rule("negative_count"), st, 5, 5, 12)
+    _, _, fig = assess_counts(rule("negative_count"), st, 5, 5, 12)
     assert set(fig) >= {"negative_surprise", "expected_negative", "baseline_share"}
 
 
