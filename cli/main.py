@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "replay": "ingest.replay_command:replay",
     "ingest": "ingest.commands:ingest",
     "feeds": "ingest.commands:feeds",
-    "backtest": "monitor.backtest.commands:backtest",
+    "backtest": "dashboard.commands:backtest",
     "classify": "models.commands:classify",
     "train": "models.commands:train",
     "evaluate": "models.commands:evaluate",

@@ -263,7 +263,6 @@ def create_app(
     """
     users = auth.load_users(settings.dashboard)
     store = store or Store(settings.store.url)
-    queries.ensure_indexes(store.engine)
     ctx = Context(
         settings=settings,
         store=store,

@@ -7,7 +7,7 @@ format and the store. ``to_bytes``/``from_bytes`` are the only (de)serialisers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -165,7 +165,3 @@ class Alert(Record):
     # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
     # it. Additive with a default, so schema_version stays 1.
     incident: str = ""
-
-
-def dump_json(record: Record) -> dict[str, Any]:
-    return record.model_dump(mode="json")

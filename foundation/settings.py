@@ -28,6 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from foundation import paths
 from foundation.errors import ConfigError
 from foundation.http import USER_AGENT
 
@@ -46,7 +47,7 @@ class BrokerSettings(Section):
     topic_prefix: str = "finpulse"
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    # The embedded Tansu broker mis-reports end offsets for multi-record batches (BROKER.md),
+    # Tansu mis-reports end offsets for multi-record batches (docs/operations.md),
     # so it needs producer_max_batch_size=1; real Kafka keeps the client default.
     embedded: bool = True
 
@@ -55,7 +56,8 @@ class BrokerSettings(Section):
 
 
 class StoreSettings(Section):
-    url: str = "sqlite:///.finpulse/finpulse.db"
+    # Unset: SQLite under data_dir (Settings fills it in).
+    url: str = paths.store_url(paths.DEFAULT_DATA_DIR)
 
 
 class ModelSettings(Section):
@@ -242,7 +244,7 @@ class SourceSettings(Section):
 class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
-    archive_dir: str = ".finpulse/archive"
+    archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
@@ -266,7 +268,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    data_dir: str = ".finpulse"
+    data_dir: str = paths.DEFAULT_DATA_DIR
     log_level: str = "INFO"
     broker: BrokerSettings = BrokerSettings()
     store: StoreSettings = StoreSettings()
@@ -285,6 +287,16 @@ class Settings(BaseSettings):
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return v
+
+    @model_validator(mode="after")
+    def _under_data_dir(self) -> Settings:
+        # The store and the archive default to data_dir, wherever data_dir is set; a value
+        # given explicitly (TOML, environment, code) is kept as given.
+        if "url" not in self.store.model_fields_set:
+            self.store.url = paths.store_url(self.data_dir)
+        if "archive_dir" not in self.ingest.model_fields_set:
+            self.ingest.archive_dir = paths.archive_dir(self.data_dir)
+        return self
 
     @classmethod
     def settings_customise_sources(

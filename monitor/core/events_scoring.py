@@ -157,3 +157,22 @@ def score(
         "unmatched_alerts": unmatched,
         "unmatched_incidents": inc_unmatched,
     }
+
+
+def format_events(ev: dict[str, Any]) -> list[str]:
+    """The ``events`` section as text lines (``finpulse backtest --events`` without --json)."""
+    lines = [
+        f"events covered: {ev['covered']}/{ev['events']}, median lag {ev['median_lag_h']} h "
+        f"(notified after first coverage); {ev['alerts']} alerts, {ev['incidents']} incidents "
+        f"({ev['alerts_per_30_days']} and {ev['incidents_per_30_days']} per 30 days)"
+    ]
+    for e in ev["per_event"]:
+        first = e["first_alert"]
+        where = f"{first['scope']} at {first['startsAt']}, lag {e['lag_h']} h" if first else "-"
+        lines.append(f"  {'covered' if e['covered'] else 'MISSED '}  {e['event']}: {where}")
+    lines.append(f"alerts covering no labelled event: {len(ev['unmatched_alerts'])}")
+    lines += [
+        f"  {a['startsAt']}  {a['scope']}  {a['rule']}  {a['headline']}"
+        for a in ev["unmatched_alerts"]
+    ]
+    return lines

@@ -12,7 +12,7 @@ Topology (kept simple and correct rather than wide):
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
-BROKER.md measured at ~2k events/s with tables on this box). The state (open windows,
+measured at ~2k events/s with tables on the 2-core box). The state (open windows,
 baselines, alert lifecycle per scope, plus the watermark) lives in a Faust table whose
 changelog lets a restarted worker resume where it stopped: no window is lost and no alert
 fires a second time. When the table comes back empty but the store still lists firing alerts
@@ -26,6 +26,8 @@ import logging
 from typing import Any
 
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from foundation.settings import Settings
+from foundation.store import Store
 from ingest.tickers import default_index, default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.stream.offload import Offload
@@ -38,18 +40,10 @@ BATCH = 500
 BATCH_WITHIN_S = 1.0
 
 
-def stored_firing_alerts(store: Any) -> list[Alert]:
+def stored_firing_alerts(store: Store) -> list[Alert]:
     """Alerts whose latest stored row is firing (the store's view after a broker loss)."""
-    from sqlalchemy import select
-
-    from foundation.store import alerts as alerts_table
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(alerts_table.c.payload).where(alerts_table.c.status == "firing")
-        ).all()
     out = []
-    for (payload,) in rows:
+    for payload in store.firing_alert_payloads():
         try:
             out.append(Alert.model_validate(payload))
         except ValueError:
@@ -70,7 +64,7 @@ def dead_letter_bytes(alert: Alert, sink: str, error: str, attempts: int) -> byt
     ).encode()
 
 
-def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
+def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
     """Attach the aggregate/detect/notify agents to ``app``."""
     agg_topic = app.topic(
         settings.broker.topic(AGG_TOPIC),
@@ -185,6 +179,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         dispatcher = Dispatcher(
             settings.sinks,
             store=store,
+            offload=pool,
             dead_letter=to_dead_topic,
             external_url=settings.alerts.dashboard_url,
         )

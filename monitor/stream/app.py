@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +19,11 @@ import faust
 from foundation.errors import BrokerError
 from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
+from foundation.paths import worker_dir
 from foundation.schemas import Document, SchemaError, ScoredDocument
 from foundation.settings import Settings
 from foundation.store import Store
-from models.base import Prediction, TextClassifier
+from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.offload import Offload
 
@@ -104,10 +104,8 @@ class _Model:
         return self._engine
 
     async def _make_engine(self, classifier: TextClassifier) -> Any:
-        try:
-            from models.engine import InferenceEngine
-        except ImportError:  # pragma: no cover - the engine ships with the models package
-            return _ExecutorEngine(classifier)
+        from models.engine import InferenceEngine
+
         engine = InferenceEngine(
             classifier,
             max_batch_size=self.settings.model.max_batch_size,
@@ -120,25 +118,6 @@ class _Model:
         if self._engine is not None:
             await self._engine.close()
             self._engine = None
-
-
-class _ExecutorEngine:
-    """Fallback with the engine's interface: one predict call per batch, in a thread."""
-
-    def __init__(self, classifier: TextClassifier) -> None:
-        self.classifier = classifier
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-model")
-
-    async def classify_many(self, texts: Sequence[str]) -> list[Prediction | BaseException]:
-        loop = asyncio.get_running_loop()
-        try:
-            preds = await loop.run_in_executor(self._pool, self.classifier.predict, list(texts))
-            return list(preds)
-        except Exception as exc:
-            return [exc] * len(texts)
-
-    async def close(self) -> None:
-        self._pool.shutdown(wait=False)
 
 
 async def classify_batch(
@@ -173,16 +152,20 @@ def create_app(
     embedded = settings.broker.embedded
     extra: dict[str, Any] = {}
     if embedded:
-        # Tansu mis-reports end offsets of multi-record batches (BROKER.md).
+        # Tansu mis-reports end offsets of multi-record batches (docs/operations.md).
         extra["producer_max_batch_size"] = 1
     try:
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
+    datadir = worker_dir(settings.data_dir)
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
+        # Faust's own files (else ./<app id>-data in whatever folder the worker runs in).
+        datadir=str(datadir),
         topic_partitions=settings.broker.partitions,
         topic_replication_factor=settings.broker.replication_factor,
         processing_guarantee="at_least_once",

@@ -20,15 +20,15 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import and_, select
 
 from foundation.errors import ConfigError
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
+from foundation.store import Store
 from monitor.core.lifecycle import AlertGroup, group_alerts
 from monitor.core.payloads import (
     SIGNATURE_HEADER,
@@ -41,8 +41,11 @@ from monitor.core.payloads import (
     webhook_payload,
 )
 from monitor.core.watchlists import routed
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
 
@@ -213,15 +216,17 @@ class Dispatcher:
 
     ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
     to a sink (so a redelivered alert event or a restart never notifies twice) and to record
-    the outcome. ``dead_letter`` (optional) is awaited for every alert that exhausted its
-    retries on a sink (the stream shell sends it to the dead-letter topic).
+    the outcome; with ``offload`` those blocking calls run on its thread, not the event loop.
+    ``dead_letter`` (optional) is awaited for every alert that exhausted its retries on a sink
+    (the stream shell sends it to the dead-letter topic).
     """
 
     def __init__(
         self,
         sinks: Sequence[SinkSettings],
         *,
-        store: Any = None,
+        store: Store | None = None,
+        offload: Offload | None = None,
         dead_letter: DeadLetter | None = None,
         external_url: str = "http://127.0.0.1:8050",
         env: Mapping[str, str] | None = None,
@@ -246,6 +251,7 @@ class Dispatcher:
             for s in sinks
         ]
         self.store = store
+        self.offload = offload
         self.dead_letter = dead_letter
 
     async def dispatch(self, alerts: Sequence[Alert]) -> list[DeliveryResult]:
@@ -261,7 +267,7 @@ class Dispatcher:
             for a in g.alerts:
                 if not routed(sink.cfg, a):
                     continue  # not this sink's route (scope kind / watchlist)
-                if self._delivered(a, sink.name):
+                if await self._delivered(a, sink.name):
                     out.append(DeliveryResult(sink.name, a, "skipped", 0))
                 else:
                     fresh.append(a)
@@ -273,7 +279,7 @@ class Dispatcher:
                 for a in req.alerts:
                     state = "delivered" if ok else "dead"
                     out.append(DeliveryResult(sink.name, a, state, attempts, error))
-                    self._record(a, sink.name, state, attempts, error)
+                    await self._record(a, sink.name, state, attempts, error)
                     if ok:
                         log.info("sink %s: delivered %s %s", sink.name, a.status, a.fingerprint)
                     else:
@@ -289,26 +295,22 @@ class Dispatcher:
                             await self.dead_letter(a, sink.name, error or "", attempts)
         return out
 
-    def _delivered(self, a: Alert, sink: str) -> bool:
+    async def _store_call(self, fn: Callable[..., T], *args: Any) -> T:
+        # Store calls are blocking SQL: off the event loop when the shell gave an executor.
+        if self.offload is not None:
+            return await self.offload.run(fn, *args)
+        return fn(*args)
+
+    async def _delivered(self, a: Alert, sink: str) -> bool:
         if self.store is None:
             return False
-        from foundation.store import deliveries
+        return await self._store_call(self.store.was_delivered, a, sink)
 
-        c = deliveries.c
-        stmt = select(c.state).where(
-            and_(
-                c.fingerprint == a.fingerprint,
-                c.status == a.status,
-                c.updated_at == a.updated_at,
-                c.sink == sink,
-            )
-        )
-        with self.store.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one_or_none() == "delivered"
-
-    def _record(self, a: Alert, sink: str, state: str, attempts: int, error: str | None) -> None:
+    async def _record(
+        self, a: Alert, sink: str, state: str, attempts: int, error: str | None
+    ) -> None:
         if self.store is not None:
-            self.store.record_delivery(a, sink, state=state, attempts=attempts, error=error)
+            await self._store_call(self.store.record_delivery, a, sink, state, attempts, error)
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -31,9 +30,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("dashboard.commands") is None, reason="dashboard not installed"
-)
 def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env.update(
