@@ -85,7 +85,10 @@ _CUE_RE = re.compile(
     r"dividend|buyback|guidance|results|layoffs|acquisition|deal|merger|stake|lawsuit|"
     r"antitrust|regulators?|downgrade|upgrade|price target|traders?|rall(?:y|ies)|"
     r"tumbles?|plunges?|soars?|slumps?|surges?|iPhone|Vision Pro|App Store|cards?|"
-    r"payments?|Cloud|cloud)\b"
+    r"payments?|Cloud|cloud|"
+    # Labour news is company news: "Amazon to cut 10,000 jobs", "Meta lays off 11,000".
+    r"(?i:jobs?|job cuts|lay(?:s|ing)? off|laid off|layoffs?|employees|workers|staff|"
+    r"workforce|hiring))\b"
 )
 # For ambiguous names of the crypto sector: the market cues above are not enough ("Kraken
 # rally" is hockey), so these need words of the crypto trade.
