@@ -20,10 +20,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
+from foundation import metrics
 from foundation.errors import ConfigError
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert
@@ -103,6 +104,15 @@ class Request:
     body: bytes
 
 
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets what is not posted again (Alertmanager's API)."""
+
+    async def refresh(self) -> None: ...
+
+    def remember(self, alerts: list[Alert]) -> None: ...
+
+
 class _Permanent(Exception):
     pass
 
@@ -131,6 +141,7 @@ class Sink:
         self.rng = rng
         self.clock = clock
         self.bucket = TokenBucket(cfg.max_per_minute)
+        self.url = cfg.url
         self.secret: str | None = None
         if cfg.secret_env:
             self.secret = env.get(cfg.secret_env)
@@ -177,7 +188,7 @@ class Sink:
             try:
                 # Re-sign on every attempt: the timestamp must be fresh for the receiver.
                 resp = await self.client.post(
-                    self.cfg.url,
+                    self.url,
                     content=req.body,
                     headers=self.headers(req.body),
                     timeout=self.cfg.timeout_s,
@@ -194,6 +205,7 @@ class Sink:
                 break
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
+            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
             if attempt < self.cfg.max_retries:
                 delay = backoff_delay(
                     attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
@@ -238,8 +250,11 @@ class Dispatcher:
         self.client = client or httpx.AsyncClient()
         self._own_client = client is None
         env = os.environ if env is None else env
+        from monitor.stream.alertmanager_api import AlertmanagerApiSink
+
+        kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
         self.sinks = [
-            Sink(
+            kinds.get(s.kind, Sink)(
                 s,
                 self.client,
                 env=env,
@@ -278,6 +293,7 @@ class Dispatcher:
                 ok, attempts, error = await sink.post(req)
                 for a in req.alerts:
                     state = "delivered" if ok else "dead"
+                    metrics.NOTIFICATIONS.labels(sink.name, state).inc()
                     out.append(DeliveryResult(sink.name, a, state, attempts, error))
                     await self._record(a, sink.name, state, attempts, error)
                     if ok:
@@ -311,6 +327,22 @@ class Dispatcher:
     ) -> None:
         if self.store is not None:
             await self._store_call(self.store.record_delivery, a, sink, state, attempts, error)
+
+    @property
+    def refresh_interval_s(self) -> float | None:
+        """How often :meth:`refresh` must run (None: no sink needs it)."""
+        periods = [s.cfg.resend_s for s in self.sinks if isinstance(s, Refreshing)]
+        return min(periods) if periods else None
+
+    def remember(self, alerts: Sequence[Alert]) -> None:
+        """Alerts still firing from before a restart, for the sinks that keep them alive."""
+        for s in self.sinks:
+            if isinstance(s, Refreshing):
+                s.remember(list(alerts))
+
+    async def refresh(self) -> None:
+        """Post again what sinks keep alive (Alertmanager's firing alerts)."""
+        await asyncio.gather(*(s.refresh() for s in self.sinks if isinstance(s, Refreshing)))
 
     async def aclose(self) -> None:
         if self._own_client:
