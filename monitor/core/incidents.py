@@ -53,6 +53,41 @@ class Incident:
     def open_at(self, t: datetime, gap: timedelta) -> bool:
         return bool(self.firing) or self.last_end is None or t <= self.last_end + gap
 
+    def to_state(self) -> dict[str, Any]:
+        """Everything, for the stream's state table (see :meth:`from_state`)."""
+        return {
+            "id": self.id,
+            "starts_at": isoformat(self.starts_at),
+            "ends_at": isoformat(self.ends_at) if self.ends_at else None,
+            "last_end": isoformat(self.last_end) if self.last_end else None,
+            "firing": sorted(self.firing),
+            "members": dict(sorted(self.members.items())),
+            "rules": dict(sorted(self.rules.items())),
+            "episodes": sorted([f, t] for f, t in self.episodes),
+            "evidence_ids": sorted(self.evidence_ids),
+            "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any]) -> Incident:
+        def dt(v: str | None) -> datetime | None:
+            return datetime.fromisoformat(v.replace("Z", "+00:00")) if v else None
+
+        start = dt(d["starts_at"])
+        assert start is not None
+        return cls(
+            id=d["id"],
+            starts_at=start,
+            ends_at=dt(d.get("ends_at")),
+            firing=set(d.get("firing", [])),
+            members=dict(d.get("members", {})),
+            rules=dict(d.get("rules", {})),
+            episodes={(f, t) for f, t in d.get("episodes", [])},
+            evidence_ids=set(d.get("evidence_ids", [])),
+            evidence=list(d.get("evidence", [])),
+            last_end=dt(d.get("last_end")),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -121,6 +156,17 @@ class IncidentTracker:
             inc.last_end = max(inc.last_end or end, end)
             inc.ends_at = inc.last_end
         return inc, opened
+
+    def to_dict(self) -> dict[str, Any]:
+        """The open incidents (bounded: closed ones are dropped after the gap)."""
+        return {"open": [self.open[i].to_state() for i in sorted(self.open)]}
+
+    def load(self, d: dict[str, Any] | None) -> None:
+        for item in (d or {}).get("open", []):
+            inc = Incident.from_state(item)
+            self.open[inc.id] = inc
+            for fp in inc.members:
+                self.by_fingerprint[fp] = inc.id
 
     def _match(self, alert: Alert, ids: set[str]) -> Incident | None:
         scope = _scope(alert)

@@ -259,6 +259,7 @@ class AlertPipeline:
         }
         if self.emerging is not None:
             out["emerging"] = self.emerging.to_dict()
+        out["incidents"] = self.incidents.to_dict()
         return out
 
     def dump_scope(self, key: str) -> dict[str, Any] | None:
@@ -291,6 +292,7 @@ class AlertPipeline:
             self.next_eval = meta.get("next_eval")
             self.agg.late_total = int(meta.get("late_total", 0))
             self.first_eval = meta.get("first_eval")
+            self.incidents.load(meta.get("incidents"))
             if self.emerging is not None:
                 self.emerging.load(meta.get("emerging"))
         for key, d in scopes.items():

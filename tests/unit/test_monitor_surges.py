@@ -155,3 +155,33 @@ def test_count_rules_wait_out_the_start_of_a_run():
     p.add(scored("late-tick", 4 * 3600, entities=("Other",)))
     alerts += p.advance().alerts
     assert alerts == []
+
+
+def test_a_restarted_pipeline_gives_the_same_alerts_and_incidents():
+    """Dump the whole pipeline state half-way (as the worker's table does), load it into a
+    new pipeline, and the rest of the run raises the same alerts, in the same incidents."""
+    settings = Settings(
+        windows=WindowSettings(size_s=SIZE, allowed_lateness_s=0),
+        alerts=AlertSettings(rules=[rule("negative_count", surprise=5.0)]),
+    )
+    docs = [scored(f"calm{w}", w * SIZE, entities=("Other",)) for w in range(int(1.5 * DAY))]
+    start = int(1.5 * DAY) * SIZE
+    docs += [scored(f"ftx{i}", start + 150 * i, "negative", entities=("FTX",)) for i in range(8)]
+    docs += [scored(f"t{w}", start + 1200 + w * SIZE, entities=("Other",)) for w in range(12)]
+    cut = int(1.5 * DAY) + 3
+
+    def run(restart: bool):
+        p = AlertPipeline(settings)
+        out = []
+        for i, d in enumerate(docs):
+            if restart and i == cut:
+                meta = p.dump_meta()
+                scopes = {k: p.dump_scope(k) for k in list(p.scopes) + list(p.agg.windows)}
+                p = AlertPipeline(settings)
+                p.load(meta, {k: v for k, v in scopes.items() if v})
+            p.add(d)
+            out += p.advance().alerts
+        return out
+
+    straight, restarted = run(False), run(True)
+    assert straight and [a.model_dump() for a in restarted] == [a.model_dump() for a in straight]
