@@ -1,5 +1,6 @@
 """``finpulse dashboard`` (serve the app), ``finpulse corrections export`` and
-``finpulse backtest`` (its ``--html`` report is built by dashboard/report.py, which the monitor
+``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR] [--cache DIR]
+[--events FILE]`` (its ``--html`` report is built by dashboard/report.py, which the monitor
 layer may not import)."""
 
 from __future__ import annotations
@@ -116,6 +117,14 @@ def export(ctx: click.Context, out: str, task: str) -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
 @click.option(
+    "--events",
+    "events_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Score the alerts against a labelled-events CSV (event, pattern, window_start, "
+    "window_end, first_coverage): events covered, lags, alerts that cover none.",
+)
+@click.option(
     "--progress/--no-progress", default=None, help="Progress bars (default: on a terminal)."
 )
 @click.pass_context
@@ -127,6 +136,7 @@ def backtest(
     model_path: str | None,
     cache_dir: str | None,
     no_cache: bool,
+    events_path: str | None,
     progress: bool | None,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
@@ -141,8 +151,11 @@ def backtest(
     from models.registry import load_classifier, model_folder
     from monitor.backtest.cache import ClassificationCache, model_identity
     from monitor.backtest.run import run_backtest
+    from monitor.core.events_scoring import format_events, load_events
 
     settings = get_settings(ctx)
+    # Read the events first: a bad file fails before minutes of classification.
+    events = load_events(events_path) if events_path else None
     if model_path is not None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
@@ -165,19 +178,29 @@ def backtest(
         write_report(result, html_path)
         log.info("wrote %s", html_path)
     data = result.to_json()
+    if events is not None:
+        data["events"] = result.score_events(events)
     if as_json:
         click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
         return
     click.echo(
         f"{data['documents']} documents, {data['scored']} scored with {data['model']}, "
         f"{data['windows']} windows, {data['alert_count']} alerts "
-        f"({data['notifications']} notifications)"
+        f"({data['notifications']} notifications), {data['incident_count']} incidents"
     )
+    for inc in data["incidents"]:
+        click.echo(
+            f"{inc['startsAt']} -> {inc['endsAt'] or 'still firing'}  incident {inc['id']}: "
+            + ", ".join(inc["scopes"])
+        )
     for e in data["alerts"]:
         click.echo(
             f"{e['startsAt']} -> {e['endsAt'] or 'still firing'}  {e['scope_kind']}:{e['scope']}"
-            f"  peak share {e['peak'].get('negative_share', 0):.0%}  {e['fingerprint']}"
+            f"  {e['rule']}  {e['fingerprint']}"
         )
+    if events is not None:
+        for line in format_events(data["events"]):
+            click.echo(line)
 
 
 # --- export ---------------------------------------------------------------------------------

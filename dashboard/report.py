@@ -199,6 +199,33 @@ def zoom_range(e: dict[str, Any]) -> tuple[str, str]:
     return naive_utc(start - pad), naive_utc(end + pad)
 
 
+def incident_list(incidents: Sequence[dict[str, Any]]) -> str:
+    """Incidents (alerts of one story grouped by the pipeline), each with links to the
+    charts of its scopes."""
+    if not incidents:
+        return ""
+    items = []
+    for inc in incidents:
+        links = ", ".join(
+            f'<a href="#{panel_id(*key.split(":", 1))}">{html.escape(key)}</a>'
+            for key in inc.get("scopes", [])
+            if ":" in key
+        )
+        when = f"{inc['startsAt'][:16].replace('T', ' ')} → " + (
+            inc["endsAt"][:16].replace("T", " ") if inc.get("endsAt") else "still firing"
+        )
+        items.append(
+            f"<li><b>{html.escape(str(inc.get('id', '')))}</b> "
+            f'<span class="muted">{html.escape(when)} UTC · '
+            f"{len(inc.get('scopes', []))} scope(s):</span> {links}</li>"
+        )
+    return (
+        f"<h2>Incidents ({len(incidents)})</h2>"
+        '<p class="muted">Alerts the pipeline grouped as one story.</p>'
+        f'<ul class="incidents">{"".join(items)}</ul>'
+    )
+
+
 def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
     if not episodes:
         return '<p class="muted">No alerts in this run.</p>'
@@ -207,14 +234,16 @@ def alert_table(episodes: Sequence[dict[str, Any]]) -> str:
         f, p = e["figures"], e["peak"]
         pid = panel_id(e["scope_kind"], e["scope"])
         x0, x1 = zoom_range(e)
+        meta = [e["rule"], e["fingerprint"]]
+        if e.get("incident"):
+            meta.append(f"incident {e['incident']}")
         rows.append(
             "<tr>"
             f"<td>{i}</td>"
             f'<td><a href="#{pid}" data-chart="{pid}-chart" data-x0="{x0}" data-x1="{x1}" '
             'title="show this alert on its chart (double-click the chart to zoom out)">'
             f"{html.escape(e['scope_kind'])}: {html.escape(e['scope'])}</a>"
-            f'<div class="muted">{html.escape(e["rule"])} · '
-            f"{html.escape(e['fingerprint'])}</div></td>"
+            f'<div class="muted">{html.escape(" · ".join(map(str, meta)))}</div></td>'
             f'<td class="nowrap" title="{html.escape(e["startsAt"])}">'
             f"{html.escape(e['startsAt'][:16].replace('T', ' '))}</td>"
             f'<td class="nowrap">{_duration(e)}</td>'
@@ -253,6 +282,7 @@ td.evidence summary { cursor: pointer; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; display: block; max-width: 32vw; }
 td.nowrap { white-space: nowrap; }
 nav.toc a { margin-right: 12px; white-space: nowrap; }
+ul.incidents { padding-left: 18px; } ul.incidents li { margin-bottom: 4px; }
 section.panel { border: 1px solid #e3e3e3; border-radius: 6px; padding: 10px 12px;
   margin: 14px 0; scroll-margin-top: 8px; }
 section.panel .chart { height: 380px; }
@@ -329,6 +359,7 @@ def report_html(result: BacktestResult, plotly_js: str) -> str:
         f"<title>{title}</title>"
         f"<style>{_CSS}</style><script>{plotly_js}</script></head><body><main>"
         f"<h1>{title}</h1>{summary}"
+        f"{incident_list(result.incidents())}"
         f"<h2>Alerts ({len(eps)})</h2>{alert_table(eps)}"
         f"<h2>Scopes ({len(scopes)}: {len(alerted)} alerted)</h2>"
         f'<nav class="toc">{"".join(toc)}</nav>{"".join(panels)}'

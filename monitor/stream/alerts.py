@@ -29,7 +29,7 @@ from foundation import metrics
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
 from foundation.store import Store
-from ingest.tickers import default_sector_lookup
+from ingest.tickers import default_index, default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.stream.offload import Offload
 
@@ -91,12 +91,15 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
     holder: dict[str, AlertPipeline] = {}
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
+    known_names = default_index().name_tokens()
     counters = {"windows": 0, "alerts": 0, "late": 0, "bad": 0}
 
     def pipeline() -> AlertPipeline:
         p = holder.get("p")
         if p is None:
-            p = AlertPipeline(settings, track_updates=True, sectors=sectors)
+            p = AlertPipeline(
+                settings, track_updates=True, sectors=sectors, known_names=known_names
+            )
             items = {k: v for k, v in table.items() if k != META_KEY and v}
             meta = table.get(META_KEY)
             p.load(meta, items)

@@ -60,6 +60,8 @@ def test_every_alerted_scope_of_the_demo_sample_is_in_the_page(tmp_path: Path) -
     ids = re.findall(r'<div class="chart" id="([^"]+)">', text)
     assert len(ids) == len(page.panels)
     assert "mean score (−1 … 1)" in text and "negative share" in text
+    if data.get("incidents"):
+        assert f"Incidents ({len(data['incidents'])})" in text
 
 
 def test_no_limit_on_the_number_of_panels() -> None:
