@@ -16,9 +16,10 @@ from typing import Any
 
 import click
 
-from foundation.schemas import Document
+from foundation.schemas import Document, ScoredDocument
 from foundation.settings import get_settings
 from foundation.text import scrub, scrub_all
+from monitor.core.watchlists import WatchlistScopes
 
 # A fixed time: the output of a text does not depend on when it is classified.
 _AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -58,17 +59,22 @@ def read_lines(lines: Iterable[str | bytes]) -> Iterator[Item | BadLine]:
             yield BadLine(n, 'expected an object with a "text" string field')
 
 
-def scopes_row(text: str, topic: str | None) -> dict[str, Any]:
-    """Tickers, entities, sectors and scope keys (``topic:x``, ``ticker:AAPL``, ...) of a
-    text, as ingest would tag it and the windowing would count it."""
-    from foundation.schemas import ScoredDocument
+def scopes_row(
+    text: str, topic: str | None, watchlists: WatchlistScopes | None = None
+) -> dict[str, Any]:
+    """Tickers, entities, sectors and scope keys (``topic:x``, ``ticker:AAPL``,
+    ``watchlist:banks``, ...) of a text, as ingest would tag it and the windowing would count
+    it."""
     from ingest.tickers import default_index, tag_document
     from monitor.core.windowing import doc_scope_keys
 
     index = default_index()
     doc = tag_document(Document(id="classify", source="", title=text, published=_AT), index)
     sectors = index.sector_lookup()
-    keys = doc_scope_keys(ScoredDocument(document=doc, topic=topic, scored_at=_AT), sectors)
+    scored_doc = ScoredDocument(document=doc, topic=topic, scored_at=_AT)
+    keys = doc_scope_keys(scored_doc, sectors)
+    if watchlists is not None:
+        keys += watchlists.scopes(scored_doc)
     return {
         "tickers": list(doc.tickers),
         "entities": list(doc.entities),
@@ -95,8 +101,10 @@ def classify(
     is then 1 (0 when every line was read)."""
     from models.registry import load_classifier
 
-    ms = get_settings(ctx).model
+    settings = get_settings(ctx)
+    ms = settings.model
     clf = load_classifier(ms.model_copy(update={"path": model}) if model is not None else ms)
+    watchlists = WatchlistScopes(settings.watchlists)
     # stdin as bytes, split on "\n" only (U+2028 or U+0085 inside a text are text).
     stdin = getattr(sys.stdin, "buffer", None) or sys.stdin
     stream = (Item(scrub(t)) for t in texts) if texts else read_lines(stdin)
@@ -115,7 +123,7 @@ def classify(
                 sentiment_score=round(p.sentiment_probs[p.sentiment], 4),
                 sentiment_probs={k: round(v, 4) for k, v in p.sentiment_probs.items()},
                 topic_probs={k: round(v, 4) for k, v in p.topic_probs.items()},
-                **scopes_row(item.text, p.topic),
+                **scopes_row(item.text, p.topic, watchlists),
             )
             if explain:
                 from models.explain import explain as explain_fn

@@ -45,3 +45,16 @@ def test_rows_show_the_scopes_a_text_feeds() -> None:
     assert {"financials", "crypto"} <= set(row["sectors"])
     assert "ticker:JPM" in row["scopes"] and "sector:financials" in row["scopes"]
     assert "all:all" in row["scopes"] and f"topic:{row['topic']}" in row["scopes"]
+
+
+def test_rows_show_the_watchlists_a_text_feeds(tmp_path, monkeypatch) -> None:
+    # --config sets FINPULSE_CONFIG for the process: restored after the test.
+    monkeypatch.setenv("FINPULSE_CONFIG", "")
+    monkeypatch.delenv("FINPULSE_CONFIG")
+    toml = tmp_path / "w.toml"
+    toml.write_text('[[watchlists]]\nname = "my-banks"\naliases = ["JPMorgan", "Credit Suisse"]\n')
+    r = CliRunner().invoke(
+        main, ["--config", str(toml), "classify", "--model", "baseline", "JPMorgan slumps"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "watchlist:my-banks" in json.loads(r.stdout)["scopes"]
