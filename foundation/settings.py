@@ -121,6 +121,14 @@ class AlertSettings(Section):
     repeat_interval_s: int = Field(4 * 3600, ge=0)
     evidence_docs: int = Field(5, ge=0, le=50)
     dashboard_url: str = "http://127.0.0.1:8050"
+    # Delivery (outbox, monitor/stream/delivery.py): how often each sink's loop looks for
+    # work it was not woken for (another process's rows, re-queued dead letters), and how long
+    # a process holds a sink (only the holder sends to it; longer than any sink's timeout_s).
+    delivery_poll_s: float = Field(5.0, gt=0)
+    delivery_lease_s: float = Field(60.0, gt=0)
+    # Named scope lists for silences (`watchlist=banks`): "kind:scope" items, e.g.
+    # banks = ["ticker:SIVB", "ticker:FRC", "sector:financials"].
+    watchlists: dict[str, list[str]] = {}
 
 
 class SinkSettings(Section):
@@ -130,8 +138,15 @@ class SinkSettings(Section):
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
     max_per_minute: int = Field(60, ge=1)
-    max_retries: int = Field(6, ge=0)
+    # Unset: retry until max_age_s (the age limit) and nothing else; a number also stops
+    # after that many attempts.
+    max_retries: int | None = Field(None, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+    # A notification is retried (capped exponential backoff, foundation.retry) until it is
+    # max_age_s old, then it is a dead letter (re-driven when the sink is healthy again).
+    max_age_s: float = Field(24 * 3600.0, gt=0)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
 
 
 class SourceSettings(Section):

@@ -8,7 +8,7 @@ Topology (kept simple and correct rather than wide):
 
   scored (N partitions) --monitor-forward--> <prefix>.monitor-agg (1 partition, key "all")
   monitor-agg --monitor-aggregate--> table monitor-state (changelog) + window-stats + alerts
-  alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store
+  alerts --monitor-notify--> store.outbox --delivery loop per sink--> sinks / alerts.dead
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
@@ -164,7 +164,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             counters["alerts"] += len(out.alerts)
 
     if settings.sinks:
-        from monitor.stream.notifiers import Dispatcher
+        from monitor.stream.delivery import Deliverer
 
         async def to_dead_topic(alert: Alert, sink: str, error: str, attempts: int) -> None:
             await topics.alerts_dead.send(
@@ -173,16 +173,14 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             )
 
         # Built here so a missing secret stops the worker at start with a ConfigError.
-        dispatcher = Dispatcher(
-            settings.sinks,
-            store=store,
-            offload=pool,
-            dead_letter=to_dead_topic,
-            external_url=settings.alerts.dashboard_url,
+        deliverer = Deliverer.from_settings(
+            settings, store, offload=Offload("finpulse-outbox"), dead_letter=to_dead_topic
         )
 
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:
+            # Persist first (the outbox); the delivery loops send. The Kafka offset is
+            # committed after the rows are stored, so an alert event is never lost.
             async for values in stream.take(100, within=1.0):
                 alerts = []
                 for raw in values:
@@ -191,11 +189,15 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
                     except SchemaError as exc:
                         log.error("dropping undecodable alert payload: %s", exc)
                 if alerts:
-                    await dispatcher.dispatch(alerts)
+                    await deliverer.enqueue(alerts)
+
+        @app.task
+        async def deliver() -> None:
+            await deliverer.run()
 
         @app.on_before_shutdown.connect
-        async def _close_dispatcher(sender: Any, **kwargs: Any) -> None:
-            await dispatcher.aclose()
+        async def _close_deliverer(sender: Any, **kwargs: Any) -> None:
+            await deliverer.aclose()
 
     @app.timer(60.0)
     async def report() -> None:
