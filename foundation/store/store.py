@@ -761,11 +761,21 @@ class Store:
             values["silence_id"] = silence_id
         with self.engine.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(**values))
-            if state != "dead":
-                return
             dialect = self.engine.dialect.name
             for r in conn.execute(select(outbox).where(outbox.c.id.in_(list(ids)))):
                 row = _outbox_row(r)
+                if state != "dead":
+                    # Folded into its resolved, or superseded: no longer a dead letter.
+                    d = dead_letters.c
+                    conn.execute(
+                        delete(dead_letters).where(
+                            d.fingerprint == row.alert.fingerprint,
+                            d.status == row.alert.status,
+                            d.updated_at == row.alert.updated_at,
+                            d.sink == row.sink,
+                        )
+                    )
+                    continue
                 dl = _delivery_row(row.alert, row.sink, "dead", row.attempts, error)
                 conn.execute(_upsert_stmt(dialect, deliveries), [dl])
                 conn.execute(
