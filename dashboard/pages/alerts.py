@@ -1,4 +1,5 @@
-"""Alerts: firing and resolved episodes with figures, evidence, deliveries; dead letters."""
+"""Alerts: firing and resolved episodes with figures, evidence, deliveries, silence and ack
+marks and controls; the silences; dead letters."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
-from dashboard import figures, queries
+from dashboard import alert_forms, figures, queries
 from dashboard.components import GRAPH_CONFIG, alert_card, dead_letters_table
 from dashboard.context import Context
+from monitor.alert_actions import marks
 
 TIMELINE_LIMIT = 200
 # Cards are heavy (tables per alert); older episodes are reached by narrowing the range.
@@ -31,7 +33,12 @@ def layout() -> html.Div:
                 inline=True,
             ),
             dcc.Graph(id="al-timeline", config=GRAPH_CONFIG),
+            dcc.Store(id="al-version", data=0),
+            html.P(id="al-action-msg", className="action-msg", role="status"),
             html.Div(id="al-list"),
+            html.H3("Silences"),
+            alert_forms.silence_form("al"),
+            html.Div(id="al-silences"),
             html.H3("Dead letters"),
             html.Div(id="al-dead"),
         ],
@@ -55,8 +62,22 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         rows = [a for a in rows if a.scope_kind != "ticker" or a.scope == f.ticker]
     shown = rows[:CARD_LIMIT]
     sent = queries.deliveries_for(ctx.engine, [a.fingerprint for a in shown])
+    now = ctx.clock()
+    watchlists = ctx.settings.alerts.watchlists
+    mk = marks(
+        ctx.store,
+        ((a.rule, a.scope_kind, a.scope, a.fingerprint, a.starts_at) for a in shown),
+        now,
+        watchlists,
+    )
     cards: list[Any] = [
-        alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)])
+        html.Div(
+            [
+                alert_forms.marks_bar(a.key, mk[(a.fingerprint, a.starts_at)]),
+                alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)]),
+            ],
+            className="alert-item",
+        )
         for a in shown
     ]
     if len(rows) > len(shown):
@@ -71,6 +92,7 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         figures.alert_timeline_figure(rows, v.start, v.end),
         cards or [html.P("No alerts in this range.", className="muted")],
         dead_letters_table(queries.find_dead_letters(ctx.engine)),
+        alert_forms.silences_table(ctx.store.silence_rows(active_at=now), now),
     )
 
 
@@ -86,8 +108,12 @@ def register(app: dash.Dash, ctx: Context) -> None:
         Output("al-timeline", "figure"),
         Output("al-list", "children"),
         Output("al-dead", "children"),
+        Output("al-silences", "children"),
         Input("url", "search"),
         Input("al-status", "value"),
+        Input("al-version", "data"),  # bumped by an ack or a silence
     )
-    def update(search: str | None, status: str | None) -> tuple[Any, ...]:
+    def update(search: str | None, status: str | None, _version: Any) -> tuple[Any, ...]:
         return data(ctx, search, status)
+
+    alert_forms.register_alerts_page(app, ctx, "al-version")
