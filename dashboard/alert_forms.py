@@ -92,7 +92,6 @@ def silences_table(rows: Sequence[SilenceRow], now: datetime) -> Any:
                     ),
                 ],
                 className="silence-row",
-                **{"data-silence-id": r.id},
             )
         )
     head = html.Tr([html.Th(c) for c in ("id", "state", "matchers", "period", "by", "comment", "")])
