@@ -257,7 +257,9 @@ def redeliver(
 @user_option
 @click.pass_context
 def test_sink(ctx: click.Context, name: str, user: str | None) -> None:
-    """Send one test notification (rule finpulse_test, firing) to sink NAME, once, now."""
+    """Send one test notification (rule finpulse_test, firing) to sink NAME, once, now.
+
+    PagerDuty gets the trigger and then its resolve, so no incident stays open."""
     import httpx
 
     from monitor.core.lifecycle import AlertGroup
@@ -274,9 +276,12 @@ def test_sink(ctx: click.Context, name: str, user: str | None) -> None:
     async def go() -> tuple[bool, str | None]:
         async with httpx.AsyncClient() as client:
             sink = Sink(cfg, client, env=os.environ, external_url=settings.alerts.dashboard_url)
-            got = await sink.send_group(
-                AlertGroup(f"finpulse-test:{isoformat(now)}", alert.rule, "firing", (alert,))
-            )
+            key = f"finpulse-test:{isoformat(now)}"
+            got = await sink.send_group(AlertGroup(key, alert.rule, "firing", (alert,)))
+            if got.ok and cfg.kind == "pagerduty":
+                # Resolve it at once, so the test leaves no open incident behind.
+                done = alert.model_copy(update={"status": "resolved", "ends_at": now})
+                got = await sink.send_group(AlertGroup(key, alert.rule, "resolved", (done,)))
             return got.ok, got.error
 
     ok, error = asyncio.run(go())

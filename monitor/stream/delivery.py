@@ -83,6 +83,7 @@ class SinkState:
     retry_at: float = 0.0  # monotonic
     probe_at: float = 0.0
     rearm_at: float = 0.0
+    lease_until: float = 0.0  # monotonic; renewed when half of it is left
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -179,7 +180,9 @@ class Deliverer:
         try:
             while time.monotonic() < end:
                 counts = await self._call(self.store.outbox_counts)
-                if not any(n for (s, state), n in counts.items() if state == "pending"):
+                if not any(
+                    n for (s, state), n in counts.items() if state == "pending" and s in self.states
+                ):
                     return True
                 await asyncio.sleep(0.2)
             return False
@@ -215,9 +218,13 @@ class Deliverer:
         """One unit of work for one sink: (seconds to wait before the next, wake on new rows)."""
         name = st.sink.name
         now = self.clock()
-        if not await self._call(self.store.outbox_lease, name, self.owner, now, self.lease_s):
-            return self.poll_s, False  # another process sends to this sink
         mono = time.monotonic()
+        if st.lease_until - mono < self.lease_s / 2:
+            # One write per half lease, not per step: a step (one request) is shorter.
+            if not await self._call(self.store.outbox_lease, name, self.owner, now, self.lease_s):
+                st.lease_until = 0.0
+                return self.poll_s, False  # another process sends to this sink
+            st.lease_until = mono + self.lease_s
         if st.retry_at > mono:
             return st.retry_at - mono, False  # backing off: new rows do not cut it short
         silences = await self._silences(now)

@@ -11,8 +11,8 @@ from typing import Any
 
 
 class Receiver:
-    """Records every POST (path, headers, body, monotonic arrival time); answers ``status`` (or the next of
-    ``statuses``). Start it on a given port to come up late ("down for a while")."""
+    """Records every POST (path, headers, body, monotonic arrival time); answers ``status``
+    (or the next of ``statuses``). Start it on a given port to come up late ("down for a while")."""
 
     def __init__(self, port: int = 0, statuses: list[int] | None = None, status: int = 200):
         self.requests: list[dict[str, Any]] = []

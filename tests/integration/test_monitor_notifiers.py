@@ -168,3 +168,48 @@ def test_a_missing_secret_is_a_config_error_naming_the_variable():
     sink = SinkSettings(name="hook", kind="webhook", url="http://x", secret_env="NOPE_KEY")
     with pytest.raises(ConfigError, match="NOPE_KEY"):
         Deliverer([sink], Store("sqlite:///:memory:"), env={})
+
+
+def test_test_sink_sends_one_signed_test_notification_and_reports_a_dead_sink(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    hook, pd = Receiver().start(), Receiver().start()
+    dead_port = free_port()
+    for k in [k for k in __import__("os").environ if k.startswith("FINPULSE_")]:
+        monkeypatch.delenv(k)
+    sinks = [
+        {"name": "hook", "kind": "webhook", "url": hook.url, "secret_env": "HOOK_KEY"},
+        {"name": "pd", "kind": "pagerduty", "url": pd.url, "secret_env": "PD_KEY"},
+        {"name": "gone", "kind": "slack", "url": f"http://127.0.0.1:{dead_port}/x"},
+    ]
+    monkeypatch.setenv("FINPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FINPULSE_SINKS", json.dumps(sinks))
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    try:
+        run = CliRunner().invoke
+        out = run(main, ["alerts", "test-sink", "hook", "--user", "ops"])
+        assert out.exit_code == 0 and "delivered" in out.output, out.output
+        (req,) = hook.requests
+        ts, sig = req["headers"][TIMESTAMP_HEADER], req["headers"][SIGNATURE_HEADER]
+        assert verify_signature(KEY, ts, req["body"], sig, now=time.time())
+        assert [a["rule"] for a in json.loads(req["body"])["alerts"]] == ["finpulse_test"]
+        assert run(main, ["alerts", "test-sink", "pd"]).exit_code == 0
+        assert [b["event_action"] for b in pd.ok_bodies()] == ["trigger", "resolve"]
+        out = run(main, ["alerts", "test-sink", "gone"])
+        assert out.exit_code == 1 and "ConnectError" in out.output
+        audit = Store(f"sqlite:///{tmp_path}/finpulse.db").audit_rows()
+        assert [(r.action, r.target, r.detail["ok"]) for r in reversed(audit)] == [
+            ("test-sink", "hook", True),
+            ("test-sink", "pd", True),
+            ("test-sink", "gone", False),
+        ]
+    finally:
+        hook.stop()
+        pd.stop()
