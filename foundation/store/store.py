@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     create_engine,
     delete,
     event,
@@ -543,20 +542,6 @@ class Store:
         """Every source's stored health row (counters, last success and error), as dicts."""
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(source_health)).mappings().all()]
-
-    def was_delivered(self, alert: Alert, sink: str) -> bool:
-        """True when this very notification (fingerprint, status, update) reached ``sink``."""
-        c = deliveries.c
-        stmt = select(c.state).where(
-            and_(
-                c.fingerprint == alert.fingerprint,
-                c.status == alert.status,
-                c.updated_at == alert.updated_at,
-                c.sink == sink,
-            )
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one_or_none() == "delivered"
 
     def alert_payloads(
         self, status: str | None = None, limit: int = 50, fingerprint: str | None = None

@@ -21,10 +21,12 @@ fires a second time. When the table comes back empty but the store still lists f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+from foundation.retry import backoff_delay
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
 from foundation.store import Store
@@ -188,8 +190,21 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
                         alerts.append(Alert.from_bytes(raw))
                     except SchemaError as exc:
                         log.error("dropping undecodable alert payload: %s", exc)
-                if alerts:
-                    await deliverer.enqueue(alerts)
+                failures = 0
+                while alerts:
+                    try:
+                        await deliverer.enqueue(alerts)
+                        break
+                    except Exception as exc:  # the store is down: hold the batch, retry
+                        failures += 1
+                        delay = backoff_delay(failures, base=1.0, cap=60.0)
+                        log.error(
+                            "cannot persist %d notification(s) (%s); retrying in %.0f s",
+                            len(alerts),
+                            type(exc).__name__,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)
 
         @app.task
         async def deliver() -> None:
