@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "models.commands:evaluate",
     "dashboard": "dashboard.commands:dashboard",
     "corrections": "dashboard.commands:corrections",
+    "db": "foundation.store.commands:db",
     "alerts": "monitor.alerts_commands:alerts",
 }
 

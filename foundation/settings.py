@@ -58,6 +58,17 @@ class BrokerSettings(Section):
 class StoreSettings(Section):
     # Unset: SQLite under data_dir (Settings fills it in).
     url: str = paths.store_url(paths.DEFAULT_DATA_DIR)
+    # PostgreSQL connection pool per process. A worker holds about 3 connections at once
+    # (store sink, aggregation, notifier); 8 workers + ingest + dashboard at 4 + 4 stay
+    # under PostgreSQL's default max_connections=100.
+    pool_size: int = Field(4, ge=1, le=100)
+    max_overflow: int = Field(4, ge=0, le=100)
+    pool_timeout_s: float = Field(30.0, gt=0)
+    # Transient errors (connection lost, deadlock, serialization failure, SQLite busy) are
+    # retried this many times with jittered back-off; a store that is still starting is
+    # waited for up to connect_timeout_s.
+    retries: int = Field(5, ge=0, le=20)
+    connect_timeout_s: float = Field(60.0, ge=0)
 
 
 class ModelSettings(Section):
@@ -133,7 +144,9 @@ class AlertSettings(Section):
 
 class SinkSettings(Section):
     name: str
-    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
+    # alertmanager: Alertmanager's webhook payload (v4) to ``url``; alertmanager_api: the
+    # alerts to Alertmanager's own API, ``url`` being its base (http://alertmanager:9093).
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty", "alertmanager_api"]
     url: str
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
@@ -147,6 +160,9 @@ class SinkSettings(Section):
     max_age_s: float = Field(24 * 3600.0, gt=0)
     backoff_base_s: float = Field(1.0, gt=0)
     backoff_max_s: float = Field(300.0, gt=0)
+    # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
+    # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
+    resend_s: float = Field(60.0, gt=0)
 
 
 class SourceSettings(Section):
@@ -182,6 +198,15 @@ class DashboardSettings(Section):
     secret_key: SecretStr | None = None
 
 
+class MetricsSettings(Section):
+    # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
+    # container sets host 0.0.0.0 so Prometheus can reach it). Port 0: any free port, logged.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    worker_port: int = Field(9464, ge=0, le=65535)
+    ingest_port: int = Field(9465, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FINPULSE_",
@@ -200,6 +225,7 @@ class Settings(BaseSettings):
     sinks: list[SinkSettings] = []
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("log_level")
     @classmethod

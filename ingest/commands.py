@@ -165,6 +165,10 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
         bootstrap = resolve_bootstrap(settings)
         check_reachable(bootstrap)
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
+        if not once:
+            from foundation.metrics import start_exporter
+
+            start_exporter(settings.metrics, "ingest")
         publisher = Publisher(
             bootstrap,
             settings.broker.topic(DOCUMENTS),

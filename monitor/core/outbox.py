@@ -11,7 +11,9 @@
   the sink was added while the alert was firing): ``webhook``, ``alertmanager`` and
   ``pagerduty`` get the firing first, then the resolved (an incident tool needs the trigger to
   record the episode); ``slack`` gets the resolved alone (*folded*: the message shows start →
-  end, and a chat channel gains nothing from a firing immediately followed by its end).
+  end, and a chat channel gains nothing from a firing immediately followed by its end);
+  ``alertmanager_api`` too (Alertmanager then applies its own rule: a resolved alert it
+  never notified as firing is not notified).
 - **Silences** hold back firings, and the resolveds of firings they held back (a receiver
   never gets the end of something it never saw). A resolved whose firing *was* delivered is
   always sent, silenced or not, so the receiver's incident closes.
@@ -33,7 +35,8 @@ from monitor.core.silences import Silence, alert_labels, silenced_by
 
 # Alerts per request for the grouped kinds (Slack allows 50 blocks per message).
 MAX_GROUP = 40
-FOLDING_KINDS = frozenset({"slack"})
+# Alertmanager's API only notifies a resolved alert it notified firing: it folds by itself.
+FOLDING_KINDS = frozenset({"slack", "alertmanager_api"})
 ONE_PER_REQUEST = frozenset({"pagerduty"})
 
 

@@ -26,6 +26,7 @@ import json
 import logging
 from typing import Any
 
+from foundation import metrics
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
@@ -139,6 +140,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
                     continue
                 if p.add(doc) == "late":
                     counters["late"] += 1
+                    metrics.LATE_DOCUMENTS.inc()
             out = p.advance()
             for key, dump in p.take_changes().items():
                 if dump is None:
@@ -158,6 +160,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             for a in out.alerts:
                 await topics.alerts.send(key=a.fingerprint.encode(), value=a.to_bytes())
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
+                metrics.ALERTS.labels(a.rule, a.status).inc()
             if stats:
                 await pool.run(store.upsert_window_stats, list(stats.values()))
             if out.alerts:
@@ -178,6 +181,16 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
         deliverer = Deliverer.from_settings(
             settings, store, offload=Offload("finpulse-outbox"), dead_letter=to_dead_topic
         )
+
+        if deliverer.refresh_interval_s:
+            try:  # alerts firing before a restart are kept alive in Alertmanager too
+                deliverer.remember(stored_firing_alerts(store))
+            except Exception as exc:
+                log.warning("could not read firing alerts from the store: %s", exc)
+
+            @app.timer(deliverer.refresh_interval_s)
+            async def keep_alive() -> None:
+                await deliverer.refresh()
 
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from foundation import metrics
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert, utcnow
 from foundation.settings import Settings, SinkSettings
@@ -43,7 +44,7 @@ from foundation.store import OutboxEntry, OutboxRow, SilenceRow, Store
 from monitor.core.lifecycle import group_alerts
 from monitor.core.outbox import Plan, alert_entry, head_group, plan_group
 from monitor.core.silences import Silence, parse_matchers
-from monitor.stream.notifiers import Attempt, Sink, make_sinks
+from monitor.stream.notifiers import Attempt, Refreshing, Sink, make_sinks
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,26 @@ class Deliverer:
         )
 
     @property
+    def sinks(self) -> list[Sink]:
+        return [st.sink for st in self.states.values()]
+
+    @property
+    def refresh_interval_s(self) -> float | None:
+        """How often :meth:`refresh` must run (None: no sink needs it)."""
+        periods = [s.cfg.resend_s for s in self.sinks if isinstance(s, Refreshing)]
+        return min(periods) if periods else None
+
+    def remember(self, alerts: Sequence[Alert]) -> None:
+        """Alerts still firing from before a restart, for the sinks that keep them alive."""
+        for s in self.sinks:
+            if isinstance(s, Refreshing):
+                s.remember(list(alerts))
+
+    async def refresh(self) -> None:
+        """Post again what sinks keep alive (Alertmanager's firing alerts)."""
+        await asyncio.gather(*(s.refresh() for s in self.sinks if isinstance(s, Refreshing)))
+
+    @property
     def max_ages(self) -> dict[str, float]:
         return {name: st.cfg.max_age_s for name, st in self.states.items()}
 
@@ -175,6 +196,7 @@ class Deliverer:
 
     async def drain(self, timeout_s: float) -> bool:
         """Deliver until no sink has pending rows (True) or ``timeout_s`` passed (False)."""
+        self._stop.clear()  # drain may be called again after an earlier one stopped
         task = asyncio.ensure_future(self.run())
         end = time.monotonic() + timeout_s
         try:
@@ -268,6 +290,7 @@ class Deliverer:
                 now,
             )
             for e in entries:
+                metrics.NOTIFICATIONS.labels(name, "delivered").inc()
                 log.info("sink %s: delivered %s %s", name, e.alert.status, e.alert.fingerprint)
             if st.failures or not st.healthy or probe:
                 n = await self._call(
@@ -380,6 +403,7 @@ class Deliverer:
             error=error,
         )
         for r in rows:
+            metrics.NOTIFICATIONS.labels(st.sink.name, "dead").inc()
             log.error(
                 "sink %s: %s %s is a dead letter (%s, %s after %d attempts)",
                 st.sink.name,

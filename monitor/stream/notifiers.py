@@ -17,10 +17,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from foundation import metrics
 from foundation.errors import ConfigError
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
@@ -94,6 +95,15 @@ class Attempt:
     retry_after: float | None = None
 
 
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets what is not posted again (Alertmanager's API)."""
+
+    async def refresh(self) -> None: ...
+
+    def remember(self, alerts: list[Alert]) -> None: ...
+
+
 # A header receivers can deduplicate on (exactly once even if finpulse crashes between a
 # receiver's 2xx and recording it): stable per notification and sink.
 IDEMPOTENCY_HEADER = "X-Finpulse-Idempotency-Key"
@@ -118,6 +128,7 @@ class Sink:
         self.external_url = external_url
         self.clock = clock
         self.bucket = TokenBucket(cfg.max_per_minute)
+        self.url = cfg.url
         self.secret: str | None = None
         if cfg.secret_env:
             self.secret = env.get(cfg.secret_env)
@@ -160,15 +171,17 @@ class Sink:
         await self.bucket.acquire()
         try:
             resp = await self.client.post(
-                self.cfg.url,
+                self.url,
                 content=req.body,
                 headers=self.headers(req.body, idempotency_key),
                 timeout=self.cfg.timeout_s,
             )
         except httpx.HTTPError as exc:
+            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
             return Attempt(False, type(exc).__name__)
         if 200 <= resp.status_code < 300:
             return Attempt(True)
+        metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
         error = f"HTTP {resp.status_code}"
         if resp.status_code != 429 and resp.status_code < 500:
             return Attempt(False, error, permanent=True)
@@ -193,4 +206,7 @@ def make_sinks(
     external_url: str,
 ) -> list[Sink]:
     """One :class:`Sink` per setting; a missing secret is a ConfigError naming it."""
-    return [Sink(s, client, env=env, external_url=external_url) for s in sinks]
+    from monitor.stream.alertmanager_api import AlertmanagerApiSink  # it subclasses Sink
+
+    kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
+    return [kinds.get(s.kind, Sink)(s, client, env=env, external_url=external_url) for s in sinks]
