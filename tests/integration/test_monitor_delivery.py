@@ -291,3 +291,37 @@ def test_a_silenced_alert_is_not_delivered_an_unsilenced_one_is_and_the_silence_
         assert keys == ["JPM:firing", "SIVB:firing"]
     finally:
         hook.stop()
+
+
+def test_a_worker_killed_with_pending_outbox_rows_delivers_them_once_after_restart(
+    tmp_path, pipeline_env, start_worker
+):
+    """The worker's own delivery loop: kill -9 while the receiver is down, restart it."""
+    hook = Receiver(port=free_port())
+    cfg = sink("hook", hook.url, timeout_s=0.5)
+    env = pipeline_env(
+        HOOK_KEY="k",
+        FINPULSE_SINKS=json.dumps([cfg.model_dump()]),
+        FINPULSE_ALERTS__DELIVERY_POLL_S="0.2",
+        FINPULSE_ALERTS__DELIVERY_LEASE_S="1",
+    )
+    store = Store(env["FINPULSE_STORE__URL"])
+    # What the notify agent wrote before the kill: outbox rows, not yet sent.
+    alerts = [alert("SIVB"), alert("FRC"), alert("SIVB", "resolved", 20)]
+    store.outbox_enqueue([alert_entry(a) for a in alerts], {"hook": 3600.0}, datetime.now(UTC))
+    first = start_worker(env)
+    first.wait_for_line("attempt failed (ConnectError)", 30)
+    os.killpg(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(10)
+    assert store.outbox_counts() == {("hook", "pending"): 3}
+    hook.start()
+    try:
+        start_worker(env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and store.outbox_counts() != {("hook", "delivered"): 3}:
+            time.sleep(0.3)
+        time.sleep(1.0)  # a duplicate would arrive now
+        keys = [f"{s}:{st}" for s, st, _ in notifications(hook)]
+        assert keys == ["FRC:firing", "SIVB:firing", "SIVB:resolved"]
+    finally:
+        hook.stop()
