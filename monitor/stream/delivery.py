@@ -42,7 +42,7 @@ from foundation.schemas import Alert, utcnow
 from foundation.settings import Settings, SinkSettings
 from foundation.store import OutboxEntry, OutboxRow, SilenceRow, Store
 from monitor.core.lifecycle import group_alerts
-from monitor.core.outbox import Plan, alert_entry, head_group, plan_group
+from monitor.core.outbox import MAX_GROUP, Plan, alert_entry, head_group, plan_group
 from monitor.core.silences import Silence, parse_matchers
 from monitor.stream.notifiers import Attempt, Refreshing, Sink, make_sinks
 from monitor.stream.offload import Offload
@@ -253,7 +253,8 @@ class Deliverer:
         if st.rearm_at <= mono:
             st.rearm_at = mono + self.poll_s
             await self._rearm(st, silences, now)
-        rows = await self._call(self.store.outbox_rows, name, ("pending",), limit=MAX_ROWS)
+        # The head group is at most MAX_GROUP rows: reading more would only parse payloads.
+        rows = await self._call(self.store.outbox_rows, name, ("pending",), limit=MAX_GROUP)
         if not rows:
             if st.probe_at <= mono:
                 st.probe_at = mono + st.cfg.backoff_max_s
