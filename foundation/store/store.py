@@ -683,11 +683,12 @@ class Store:
             return 0
         dialect = self.engine.dialect.name
         ins: Any = postgresql.insert(outbox) if dialect == "postgresql" else sqlite.insert(outbox)
-        stmt = ins.on_conflict_do_nothing(index_elements=["key", "sink"])
+        # RETURNING tells what was new (psycopg reports no rowcount for ON CONFLICT DO NOTHING).
+        stmt = ins.on_conflict_do_nothing(index_elements=["key", "sink"]).returning(outbox.c.id)
         new = 0
         with self.engine.begin() as conn:
-            for row in rows:  # one by one: rowcount tells what was new
-                new += conn.execute(stmt, row).rowcount or 0
+            for row in rows:
+                new += len(conn.execute(stmt, row).all())
         return new
 
     def outbox_rows(

@@ -16,8 +16,8 @@ from prometheus_client import REGISTRY
 
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
-from monitor.core.lifecycle import fingerprint
 from foundation.store import Store
+from monitor.core.lifecycle import fingerprint
 from monitor.stream.delivery import Deliverer
 
 pytestmark = pytest.mark.integration
