@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from foundation.redact import mask_url
 from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def dashboard(ctx: click.Context, host: str | None, port: int | None, hash_passw
             "(configure dashboard.users to serve other hosts)",
             err=True,
         )
-    click.echo(f"dashboard: http://{host}:{port}/  (store {settings.store.url})", err=True)
+    store = mask_url(settings.store.url)
+    click.echo(f"dashboard: http://{host}:{port}/  (store {store})", err=True)
     run_simple(host, port, app.server, threaded=True, use_reloader=False)
 
 
@@ -77,7 +79,7 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     from foundation.store import Store
 
     settings = get_settings(ctx)
-    store = Store(settings.store.url)
+    store = Store.from_settings(settings.store)
     try:
         n = export_corrections(store, task, Path(out))
     finally:

@@ -177,6 +177,10 @@ class SourceSettings(Section):
     backoff_base_s: float = Field(30.0, gt=0)
     backoff_max_s: float = Field(3600.0, gt=0)
     enabled: bool = True
+    # SSRF guard (ingest/url_guard.py): an intranet feed may be fetched from a loopback or
+    # private address only when marked so; file:// URLs and paths only from a local source.
+    allow_private: bool = False
+    local: bool = False
 
 
 class IngestSettings(Section):
@@ -185,6 +189,8 @@ class IngestSettings(Section):
     archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
+    # Networks every source may connect to although not public (e.g. ["10.2.0.0/16"]).
+    allow_networks: list[str] = []
 
 
 class DashboardSettings(Section):
@@ -196,6 +202,20 @@ class DashboardSettings(Section):
     users_file: str | None = None
     users: dict[str, SecretStr] = {}
     secret_key: SecretStr | None = None
+    # Login hardening (dashboard/auth.py, docs/reliability.md#security). A session ends at
+    # logout, after session_idle_s without a request, and session_max_age_s after login.
+    session_max_age_s: float = Field(8 * 3600.0, gt=0)
+    session_idle_s: float = Field(3600.0, gt=0)
+    # Failed sign-ins within login_window_s: max_failures for one user name, or
+    # max_failures_per_client from one client address, lock that name/address for lockout_s.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
+    login_window_s: float = Field(900.0, gt=0)
+    login_lockout_s: float = Field(900.0, gt=0)
+    # Behind a reverse proxy: take the client address and scheme (https -> Secure cookies)
+    # from X-Forwarded-For / X-Forwarded-Proto. Only when the proxy sets them, never directly
+    # exposed, since a client can send those headers itself.
+    trust_proxy: bool = False
 
 
 class MetricsSettings(Section):
@@ -285,6 +305,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError("invalid config file: nested too deeply") from None
 
 
 def get_settings(ctx: Any) -> Settings:
