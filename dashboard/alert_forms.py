@@ -20,7 +20,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboard.auth import current_user
 from dashboard.context import Context
 from foundation.errors import FinpulseError
-from foundation.store import AckRow, SilenceRow
+from foundation.store import AckRow, OutboxRow, SilenceRow
 from monitor.alert_actions import Marks, acknowledge, create_silence, parse_duration
 from monitor.core.silences import Silence
 
@@ -98,11 +98,17 @@ def silences_table(rows: Sequence[SilenceRow], now: datetime) -> Any:
     return html.Table([html.Thead(head), html.Tbody(body)], className="silences")
 
 
-def marks_bar(key: str, marks: Marks) -> html.Div:
-    """The silence/ack marks of one alert card and its acknowledge control."""
+def marks_bar(key: str, marks: Marks, waiting: Sequence[OutboxRow] = ()) -> html.Div:
+    """The silence/ack marks of one alert card, the notifications still waiting in the
+    outbox (a sink down: attempts and last error), and its acknowledge control."""
     items: list[Any] = []
     if marks.silence is not None:
         items.append(_silenced_badge(marks.silence))
+    for r in waiting:
+        text = f"{r.alert.status} waiting for {r.sink}"
+        if r.attempts:
+            text += f" ({r.attempts} attempts, {r.last_error or 'error'})"
+        items.append(html.Span(text, className="badge badge-pending outbox-waiting"))
     if marks.ack is not None:
         items.append(_ack_badge(marks.ack))
     else:

@@ -16,6 +16,9 @@ from monitor.alert_actions import marks
 TIMELINE_LIMIT = 200
 # Cards are heavy (tables per alert); older episodes are reached by narrowing the range.
 CARD_LIMIT = 25
+# Pending notifications read per refresh (a long outage of every sink may hold more; the
+# cards then show the oldest ones).
+OUTBOX_LIMIT = 500
 
 
 def layout() -> html.Div:
@@ -70,10 +73,17 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         now,
         watchlists,
     )
+    waiting: dict[str, list[Any]] = {}
+    for r in ctx.store.outbox_rows(None, ("pending",), limit=OUTBOX_LIMIT):
+        waiting.setdefault(r.alert.fingerprint, []).append(r)
     cards: list[Any] = [
         html.Div(
             [
-                alert_forms.marks_bar(a.key, mk[(a.fingerprint, a.starts_at)]),
+                alert_forms.marks_bar(
+                    a.key,
+                    mk[(a.fingerprint, a.starts_at)],
+                    [r for r in waiting.get(a.fingerprint, []) if r.alert.starts_at == a.starts_at],
+                ),
                 alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)]),
             ],
             className="alert-item",
