@@ -149,10 +149,15 @@ class Deliverer:
         return min(periods) if periods else None
 
     def remember(self, alerts: Sequence[Alert]) -> None:
-        """Alerts still firing from before a restart, for the sinks that keep them alive."""
+        """Alerts still firing from before a restart, for the sinks that keep them alive:
+        only those the sink was sent (not one a silence held back, nor one still queued)."""
+        entries = [alert_entry(a) for a in alerts]
         for s in self.sinks:
-            if isinstance(s, Refreshing):
-                s.remember(list(alerts))
+            if isinstance(s, Refreshing) and entries:
+                states = self.store.outbox_states(s.name, [e.subject for e in entries])
+                s.remember(
+                    [e.alert for e in entries if states.get((e.subject, "firing")) == "delivered"]
+                )
 
     async def refresh(self) -> None:
         """Post again what sinks keep alive (Alertmanager's firing alerts)."""

@@ -325,3 +325,18 @@ def test_a_worker_killed_with_pending_outbox_rows_delivers_them_once_after_resta
         assert keys == ["FRC:firing", "SIVB:firing", "SIVB:resolved"]
     finally:
         hook.stop()
+
+
+def test_after_a_restart_alertmanager_keeps_alive_only_what_it_was_sent(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    sent, held, queued = alert("SIVB"), alert("FRC"), alert("JPM")
+    now = datetime.now(UTC)
+    store.outbox_enqueue([alert_entry(a) for a in (sent, held, queued)], {"am": 3600.0}, now)
+    rows = {r.alert.scope: r for r in store.outbox_rows("am")}
+    store.outbox_delivered("am", [rows["SIVB"].entry], 1, now)
+    store.outbox_set_state([rows["FRC"].id], "silenced", now, silence_id="s1")
+    cfg = SinkSettings(name="am", kind="alertmanager_api", url="http://127.0.0.1:9")
+    d = Deliverer([cfg], store, env={})
+    d.remember([sent, held, queued])  # the store's firing alerts, at start
+    assert set(d.sinks[0].firing) == {sent.fingerprint}  # type: ignore[attr-defined]
+    asyncio.run(d.aclose())
