@@ -340,3 +340,37 @@ def test_after_a_restart_alertmanager_keeps_alive_only_what_it_was_sent(tmp_path
     d.remember([sent, held, queued])  # the store's firing alerts, at start
     assert set(d.sinks[0].firing) == {sent.fingerprint}  # type: ignore[attr-defined]
     asyncio.run(d.aclose())
+
+
+def test_two_workers_delivering_from_one_outbox_send_each_notification_once_in_order(tmp_path):
+    """Both run the loops for the same sink; the lease lets one send at a time."""
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    hook = Receiver().start()
+    cfg = sink("hook", hook.url)
+    a = Deliverer([cfg], store, env=ENV, poll_s=0.1, lease_s=2, owner="w1")
+    b = Deliverer([cfg], store, env=ENV, poll_s=0.1, lease_s=2, owner="w2")
+    batches = [[alert(f"T{i}", minutes=i)] for i in range(15)]
+    batches += [[alert(f"T{i}", "resolved", 30 + i)] for i in range(15)]
+
+    async def both() -> None:
+        tasks = [asyncio.ensure_future(d.run()) for d in (a, b)]
+        for i, batch in enumerate(batches):  # the notify agents of both workers enqueue
+            await (a if i % 2 else b).enqueue(batch)
+            await asyncio.sleep(0.05)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and store.outbox_counts() != {("hook", "delivered"): 30}:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        for d in (a, b):
+            d.stop()
+        await asyncio.gather(*tasks)
+        for d in (a, b):
+            await d.aclose()
+
+    try:
+        asyncio.run(both())
+    finally:
+        hook.stop()
+    keys = [f"{s}:{st}" for s, st, _ in notifications(hook)]
+    assert sorted(keys) == sorted(f"T{i}:{st}" for i in range(15) for st in ("firing", "resolved"))
+    assert keys == [f"T{i}:firing" for i in range(15)] + [f"T{i}:resolved" for i in range(15)]
