@@ -7,7 +7,9 @@ the repository. It is one title a line, in archive order, repeats dropped.
         --out runs/replay_titles.txt
 
 Kept: items whose ``language`` starts with ``en`` and whose ``category`` is one of
-``--categories`` (default News, Business), titles of 4 to 30 words.
+``--categories`` (default News, Business), titles of 4 to 30 words; with ``--match REGEX``
+(case-insensitive) only titles it matches (``--match finance`` is a built-in list of money
+and business words, for text nearer the headlines the model reads).
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import argparse
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
+FINANCE = (
+    r"\b(banks?|shares|stocks?|markets?|profits?|earnings|revenue|crypto|bitcoin|ftx|binance|"
+    r"inflation|fed|rates?|economy|recession|layoffs?|jobs|bankrupt\w*|investors?|deals?|"
+    r"acquir\w+|mergers?|ceo|sales|prices?|oil|dollar|bonds?|debt|ipo|funds?|billion|million)\b"
+)
 
-def titles(paths: list[Path], categories: set[str]) -> list[str]:
+
+def titles(paths: list[Path], categories: set[str], match: str | None = None) -> list[str]:
+    pattern = re.compile(FINANCE if match == "finance" else match, re.I) if match else None
     seen: set[str] = set()
     out = []
     for path in paths:
@@ -33,6 +43,8 @@ def titles(paths: list[Path], categories: set[str]) -> list[str]:
                 title = " ".join(str(item.get("title") or "").split())
                 if not 4 <= len(title.split()) <= 30 or title.lower() in seen:
                     continue
+                if pattern is not None and not pattern.search(title):
+                    continue
                 seen.add(title.lower())
                 out.append(title)
     return out
@@ -43,8 +55,9 @@ def main() -> None:
     ap.add_argument("archives", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("runs/replay_titles.txt"))
     ap.add_argument("--categories", default="News,Business")
+    ap.add_argument("--match", default=None, help="keep titles matching REGEX ('finance')")
     args = ap.parse_args()
-    rows = titles(args.archives, set(args.categories.split(",")))
+    rows = titles(args.archives, set(args.categories.split(",")), args.match)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
