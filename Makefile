@@ -9,6 +9,7 @@ demo: setup
 test: setup-test
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy foundation monitor/core
 	$(BIN)/python -m pytest -q -ra
 
 setup:
@@ -18,7 +19,7 @@ setup-test:
 	@scripts/setup.sh --test
 
 lint:
-	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy monitor/windowing.py monitor/detection.py monitor/alerts.py monitor/payloads.py
+	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy foundation monitor/core
 
 bench:
 	$(BIN)/python bench/model.py && $(BIN)/python bench/ingest.py && $(BIN)/python bench/aggregate.py && $(BIN)/python bench/dashboard.py

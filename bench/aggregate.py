@@ -17,10 +17,10 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from foundation.schemas import Document, ScoredDocument
+from foundation.settings import Settings
 from models.labels import TOPICS
-from monitor.alert_pipeline import AlertPipeline
-from monitor.schemas import Document, ScoredDocument
-from monitor.settings import Settings
+from monitor.core.pipeline import AlertPipeline
 
 PROBS = {
     "negative": {"negative": 0.8, "neutral": 0.15, "positive": 0.05},

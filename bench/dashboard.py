@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from foundation.store import make_engine  # noqa: E402
 from models.labels import SENTIMENTS, TOPICS  # noqa: E402
-from monitor.store import make_engine  # noqa: E402
 
 END = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 WINDOW_S = 300
@@ -355,7 +355,7 @@ def main() -> None:
         print(json.dumps(built), flush=True)
 
         from dashboard.app import create_app
-        from monitor.settings import load_settings
+        from foundation.settings import load_settings
 
         settings = load_settings(store={"url": f"sqlite:///{db}"}, model={"path": "baseline"})
         client = create_app(settings).server.test_client()

@@ -25,11 +25,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from foundation.settings import SourceSettings  # noqa: E402
 from ingest.dedup import Deduplicator  # noqa: E402
 from ingest.language import detect_language  # noqa: E402
 from ingest.normalize import RawItem, language_tag, normalize  # noqa: E402
 from ingest.sources import detect_kind, make_source  # noqa: E402
-from monitor.settings import SourceSettings  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 REPLAY = SHARED / "data" / "replay" / "2022-11.jsonl.gz"
@@ -147,14 +147,15 @@ def bench_parse() -> dict:
 
 
 def bench_replay(verify: bool) -> dict:
-    from ingest.replay import AioPublisher, replay_files
+    from foundation.kafka.broker import EmbeddedBroker
+    from foundation.kafka.publisher import Publisher
+    from ingest.replay import replay_files
     from ingest.replay_command import REPLAY_BATCH_BYTES
-    from monitor.broker import EmbeddedBroker
 
     topic = "bench.documents"
     with EmbeddedBroker(topics={topic: 4}) as broker:
         # The publisher `finpulse replay` uses for an unpaced replay.
-        pub = AioPublisher(broker.bootstrap, topic, batch_bytes=REPLAY_BATCH_BYTES, chunk=500)
+        pub = Publisher(broker.bootstrap, topic, batch_bytes=REPLAY_BATCH_BYTES, chunk=500)
         try:
             summary = replay_files([REPLAY], pub)
         finally:

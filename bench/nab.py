@@ -2,8 +2,8 @@
 
 The series are 5-minute mention counts with labelled anomaly windows (Numenta Anomaly
 Benchmark, MIT; ../shared/fixtures/nab). Each row is fed as one closed window through the
-same code the stream uses: ``monitor.detection.step`` (rule kind ``volume``) then
-``monitor.alerts.transition`` (persistence, hysteresis, repeat interval).
+same code the stream uses: ``monitor.core.detection.step`` (rule kind ``volume``) then
+``monitor.core.lifecycle.transition`` (persistence, hysteresis, repeat interval).
 
 Scoring: an alert is the first firing of an episode (repeats are re-notifications of the same
 alert and are not counted). An alert inside a labelled window hits that window; each window
@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts import AlertState, Window, transition
-from monitor.detection import DetectorState, step
-from monitor.settings import AlertSettings, RuleSettings
+from foundation.settings import AlertSettings, RuleSettings
+from monitor.core.detection import DetectorState, step
+from monitor.core.lifecycle import AlertState, Window, transition
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "nab"
 SERIES = ("Twitter_volume_AAPL", "Twitter_volume_GOOG")

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.broker import EmbeddedBroker  # noqa: E402
+from foundation.kafka.broker import EmbeddedBroker  # noqa: E402
 
 MONTH = REPO.parent / "shared" / "data" / "replay" / "2022-11.jsonl.gz"
 SAMPLE = REPO / "ingest" / "data" / "demo_sample.jsonl.gz"
@@ -70,7 +70,7 @@ def replay(env: dict[str, str], archive: Path, batch: int) -> float:
         [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "cli.main",
             "replay",
             str(archive),
             "--no-progress",
@@ -119,7 +119,7 @@ def main() -> None:
         log = (tmp2 / "worker.log").open("wb")
         t0 = time.perf_counter()
         worker = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"],
+            [sys.executable, "-m", "cli.main", "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -22,10 +22,10 @@ from dashboard.context import Context
 from dashboard.explanations import Explainer
 from dashboard.filters import RANGES, Filters, parse_query, to_query
 from dashboard.pages import alerts, detail, live, overview, scope, sources
+from foundation.settings import Settings
+from foundation.store import Store
 from models.base import TextClassifier
 from models.labels import SENTIMENTS, TOPICS
-from monitor.settings import Settings
-from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,6 @@ def create_app(
     """
     users = auth.load_users(settings.dashboard)
     store = store or Store(settings.store.url)
-    queries.ensure_indexes(store.engine)
     ctx = Context(
         settings=settings,
         store=store,

@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 import time
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ from urllib.parse import quote
 from flask import Flask, jsonify, redirect, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from monitor.errors import ConfigError
-from monitor.settings import DashboardSettings
+from foundation.errors import ConfigError
+from foundation.settings import DashboardSettings
+from foundation.toml import read_toml
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,11 @@ def _read_users_file(path: str) -> dict[str, str]:
     if not p.is_file():
         raise ConfigError(f"dashboard.users_file not found: {p}")
     try:
-        text = p.read_text(encoding="utf-8")
-        data: Any = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+        data: Any = (
+            json.loads(p.read_text(encoding="utf-8"))
+            if p.suffix == ".json"
+            else read_toml(p, "dashboard.users_file")
+        )
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read dashboard.users_file {p}: {exc}") from None
     users = data.get("users") if isinstance(data, dict) else None

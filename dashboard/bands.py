@@ -2,9 +2,9 @@
 
 Pure. The band at point ``i`` uses only points before ``i`` (what the detector could have
 known), so a surge shows as the line leaving the band. Windows with no documents neither move
-the baseline nor get a band. monitor/detection.py holds the detector's own statistics; this is
+the baseline nor get a band. monitor/core/detection.py holds the detector's own statistics; this is
 the dashboard's drawing of the same idea (EWMA mean and variance with the detector's
-half-life convention, ``monitor.detection.alpha_for``, plus the binomial noise of a window
+half-life convention, ``monitor.core.detection.alpha_for``, plus the binomial noise of a window
 with ``n`` documents).
 """
 
@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.detection import alpha_for
+from monitor.core.detection import alpha_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from dashboard import queries
 from dashboard.explanations import Explainer
 from dashboard.filters import Filters, parse_query, resolve_range
 from dashboard.rollup import RollupCache, final_before
-from monitor.schemas import utcnow
-from monitor.settings import Settings
-from monitor.store import Store
+from foundation.schemas import utcnow
+from foundation.settings import Settings
+from foundation.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from foundation.settings import ModelSettings
 from models.base import TextClassifier
 from models.explain import Explanation, explain
-from monitor.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read-only queries over the store tables (monitor/store.py) that the pages draw from.
+"""Read-only queries over the store tables (foundation/store.py) that the pages draw from.
 
 Charts read the pre-aggregated ``window_stats`` (grouped into coarser buckets in SQL when a
 long range is shown), drill-downs read ``documents`` through its (topic|source, published)
@@ -28,10 +28,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.store import (
+from foundation.store import (
     alerts,
     corrections,
     dead_letters,
@@ -191,20 +190,6 @@ class CorrectionRow:
     new: str
     user: str
     at: datetime
-
-
-def ensure_indexes(engine: Engine) -> None:
-    """Create the indexes the dashboard reads through, on a store made before they existed.
-
-    ``create_all`` only creates missing tables, so an older store lacks newer indexes.
-    Failing (e.g. a read-only database user) only costs speed, so it is logged, not raised.
-    """
-    for table in (documents, window_stats, alerts):
-        for idx in table.indexes:
-            try:
-                idx.create(bind=engine, checkfirst=True)
-            except SQLAlchemyError as exc:
-                log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
 
 
 # ---------------------------------------------------------------- extent and buckets

@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from foundation.schemas import Alert, Document, Evidence, ScoredDocument, WindowStat
+from foundation.store import Store
 from models.labels import SENTIMENTS, TOPICS
-from monitor.schemas import Alert, Document, Evidence, ScoredDocument, WindowStat
-from monitor.store import Store
 
 SURGE_TOPIC = "financials"
 XSS_TITLE = '<script>window.__xss=1</script><b>Bold</b> bank "run" & <img src=x onerror=alert(1)>'

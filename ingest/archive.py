@@ -17,8 +17,8 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from monitor.errors import SourceError
-from monitor.schemas import Document, isoformat
+from foundation.errors import SourceError
+from foundation.schemas import Document, isoformat
 
 log = logging.getLogger(__name__)
 

@@ -8,71 +8,24 @@ import json
 import logging
 import signal
 import sys
-import tomllib
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
 import httpx
-from pydantic import ValidationError
 
+from foundation.errors import ConfigError, SourceError
+from foundation.schemas import Document, isoformat, utcnow
+from foundation.settings import Settings, SourceSettings, get_settings
+from foundation.store import Store
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.poller import FetchError, Pipeline, Poller, SourceState, fetch, is_remote
-from ingest.sources.base import ParseResult, Source, detect_kind, make_source
-from monitor.cli import get_settings
-from monitor.errors import ConfigError, SourceError
-from monitor.schemas import Document, isoformat, utcnow
-from monitor.settings import Settings, SourceSettings
+from ingest.sources.base import ParseResult, Source, detect_kind
+from ingest.sources.registry import build_sources, configured_sources, make_source
 
 log = logging.getLogger(__name__)
-
-
-def default_sources_path() -> Path:
-    return Path(str(resources.files("ingest") / "default_sources.toml"))
-
-
-def load_source_list(path: str | Path) -> list[SourceSettings]:
-    """``[[sources]]`` tables of a TOML file as SourceSettings; ConfigError names a bad one."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read source list {path}: {exc}") from None
-    out: list[SourceSettings] = []
-    for n, table in enumerate(data.get("sources", []), start=1):
-        try:
-            out.append(SourceSettings.model_validate(table))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(
-                f"{path}: source {n} ({table.get('name')!r}): {where}: {err['msg']}"
-            ) from None
-    return out
-
-
-def configured_sources(settings: Settings, only: Sequence[str] = ()) -> list[SourceSettings]:
-    """The sources to poll: settings.ingest.sources, else the shipped default list."""
-    sources = list(settings.ingest.sources) or load_source_list(default_sources_path())
-    names = [s.name for s in sources]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"source names must be unique; repeated: {', '.join(dupes)}")
-    if only:
-        unknown = sorted(set(only) - set(names))
-        if unknown:
-            raise ConfigError(f"unknown source(s): {', '.join(unknown)}; known: {names}")
-        sources = [s for s in sources if s.name in only]
-    return [s for s in sources if s.enabled]
-
-
-def build_sources(settings: Settings, only: Sequence[str] = ()) -> list[Source]:
-    return [
-        make_source(s, user_agent=settings.ingest.user_agent)
-        for s in configured_sources(settings, only)
-    ]
 
 
 class _PrintPublisher:
@@ -125,7 +78,7 @@ def run_ingest(
     *,
     sources: Sequence[Source] | None = None,
     archive: Any = None,
-    store: Any = None,
+    store: Store | None = None,
     once: bool = False,
     stop: asyncio.Event | None = None,
 ) -> HealthBook:
@@ -196,19 +149,17 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
     else:
         store = None
         try:
-            from monitor.store import Store
-
             store = Store(settings.store.url)
         except Exception as exc:  # health is useful, not essential
             log.warning("source health will not be stored: %s", exc)
-        from ingest.archive import ArchiveWriter
-        from ingest.publisher import Publisher
-        from monitor.broker import (
+        from foundation.kafka.broker import (
             check_reachable,
             create_topics,
             resolve_bootstrap,
-            settings_topics,
         )
+        from foundation.kafka.publisher import Publisher
+        from foundation.kafka.topics import DOCUMENTS, settings_topics
+        from ingest.archive import ArchiveWriter
 
         # broker.url, else the embedded broker this machine runs (`finpulse broker`/`demo`).
         bootstrap = resolve_bootstrap(settings)
@@ -216,7 +167,7 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
         publisher = Publisher(
             bootstrap,
-            settings.broker.topic("documents"),
+            settings.broker.topic(DOCUMENTS),
             embedded=settings.broker.embedded,
         )
         archive = None if no_archive else ArchiveWriter(settings.ingest.archive_dir)

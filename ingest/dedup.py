@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from foundation.schemas import Document
 from ingest.language import STOPWORDS
-from monitor.schemas import Document
 
 _PREFIX_RE = re.compile(
     r"^\s*(?:(?:update|updated|corrected|refile|exclusive|breaking|breaking news|analysis|"

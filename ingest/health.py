@@ -11,9 +11,12 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.schemas import utcnow
+from foundation.schemas import utcnow
+
+if TYPE_CHECKING:
+    from foundation.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class HealthBook:
             self._get(name).last_error = f"warning: {message}"[:2000]
 
     def rows(self) -> list[dict[str, Any]]:
-        """Rows for :meth:`monitor.store.Store.upsert_source_health`."""
+        """Rows for :meth:`foundation.store.Store.upsert_source_health`."""
         with self._lock:
             return [
                 {
@@ -92,14 +95,9 @@ class HealthBook:
                 for name, c in sorted(self.sources.items())
             ]
 
-    def load(self, store: Any) -> None:
+    def load(self, store: Store) -> None:
         """Start from the totals already stored (a restart keeps counting)."""
-        from sqlalchemy import select
-
-        from monitor.store import source_health
-
-        with store.engine.connect() as conn:
-            stored = conn.execute(select(source_health)).mappings().all()
+        stored = store.source_health_rows()
         with self._lock:
             for row in stored:
                 c = self._get(row["source"])
@@ -115,7 +113,7 @@ class HealthBook:
                     last = last.replace(tzinfo=UTC)  # SQLite gives naive datetimes: UTC
                 c.last_success = c.last_success or last
 
-    def write(self, store: Any) -> int:
+    def write(self, store: Store) -> int:
         """Upsert every source's row; a store error is logged, never fatal to ingest."""
         try:
             return int(store.upsert_source_health(self.rows()))

@@ -1,4 +1,4 @@
-"""Normalisation of raw feed items into :class:`monitor.schemas.Document` (pure, no I/O).
+"""Normalisation of raw feed items into :class:`foundation.schemas.Document` (pure, no I/O).
 
 Every source parser produces :class:`RawItem` values (whatever the feed gave, untouched) and
 hands them to :func:`normalize`, which:
@@ -26,16 +26,16 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from foundation.language import language_tag
+from foundation.schemas import Document
 from ingest.language import detect_language
 from ingest.tickers import TickerIndex, default_index
-from monitor.schemas import Document
 
 TITLE_MAX = 500
 SUMMARY_MAX = 1000
@@ -272,14 +272,6 @@ def resolve_published(value: Any, fetched_at: datetime) -> tuple[datetime, tuple
 # --- language -------------------------------------------------------------------------------
 
 
-def language_tag(tag: str | None) -> str | None:
-    """Lower-case primary subtag (``en-US`` -> ``en``, ``pl_PL`` -> ``pl``); None if empty."""
-    if not tag:
-        return None
-    primary = re.split(r"[-_\s]", tag.strip(), maxsplit=1)[0].lower()
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
-
-
 # --- the whole item -------------------------------------------------------------------------
 
 
@@ -375,7 +367,3 @@ def as_raw(doc: Document) -> RawItem:
         tickers=doc.tickers,
         flags=doc.flags,
     )
-
-
-def dedupe_flags(flags: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(flags)))

@@ -24,32 +24,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
+from foundation.errors import SourceError
+from foundation.language import language_supported
+from foundation.retry import backoff_delay
+from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
-from ingest.normalize import language_tag
 from ingest.sources.base import ParseResult, Source
-from monitor.errors import SourceError
-from monitor.schemas import Document, utcnow
+
+if TYPE_CHECKING:
+    from foundation.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before the next try after ``failures`` consecutive failures (>= 1).
-
-    Exponential (``base * 2**(failures-1)``), capped at ``cap``, with "equal jitter": half
-    of it fixed, half uniformly random, so many failing sources do not retry in lockstep
-    and the delay never collapses to zero.
-    """
-    if failures < 1:
-        return 0.0
-    raw = min(cap, base * 2.0 ** min(failures - 1, 60))
-    return raw / 2 + rng.uniform(0, raw / 2)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -164,7 +155,7 @@ async def fetch(
 
 
 class DocumentPublisher(Protocol):
-    """What the pipeline needs from :class:`ingest.publisher.Publisher`."""
+    """What the pipeline needs from :class:`foundation.kafka.publisher.Publisher`."""
 
     def publish(self, doc: Document) -> None: ...
 
@@ -206,7 +197,7 @@ class Pipeline:
                     "%s: duplicate (%s) of %s: %s", source, verdict.reason, verdict.of, doc.id
                 )
                 continue
-            if language_tag(doc.language) not in self.languages:
+            if not language_supported(doc.language, self.languages):
                 unsupported += 1  # still published and archived; the worker skips scoring
             fresh.append(doc)
         for doc in fresh:
@@ -311,7 +302,7 @@ class Poller:
                 state.failures,
                 base=settings.backoff_base_s,
                 cap=settings.backoff_max_s,
-                rng=self.rng,
+                rng=self.rng.random,
             )
             if retry is not None:
                 delay = min(max(delay, retry), settings.backoff_max_s)
@@ -346,7 +337,7 @@ class Poller:
                 return
 
     async def run(
-        self, stop: asyncio.Event, *, health_every_s: float = 30.0, store: Any = None
+        self, stop: asyncio.Event, *, health_every_s: float = 30.0, store: Store | None = None
     ) -> None:
         """Poll until ``stop`` is set; writes source health to ``store`` periodically."""
         tasks = [

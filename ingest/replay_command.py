@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import click
 
-from monitor.cli import get_settings
-from monitor.errors import ConfigError
+from foundation.errors import ConfigError
+from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     type=int,
     default=REPLAY_BATCH_BYTES,
     show_default=True,
-    help="Producer batch size in bytes (1 = kafka-python, one record per request).",
+    help="Producer batch size in bytes (1 = one record per request).",
 )
 @click.pass_context
 def replay(
@@ -66,16 +65,18 @@ def replay(
     batch_size: int,
 ) -> None:
     """Publish archive FILEs (JSON Lines, .gz allowed; folders too) in event-time order."""
+    from foundation.kafka.broker import (
+        check_reachable,
+        create_topics,
+        resolve_bootstrap,
+    )
+    from foundation.kafka.publisher import Publisher
+    from foundation.kafka.topics import DOCUMENTS, settings_topics
     from ingest.archive import archive_files
-    from ingest.publisher import Publisher
-    from ingest.replay import AioPublisher, replay_files
+    from ingest.replay import replay_files
     from ingest.tickers import tag_document
-    from monitor.broker import create_topics, resolve_bootstrap, settings_topics
-    from monitor.commands import check_broker
 
     settings = get_settings(ctx)
-    # kafka-python warns when its IO loop is starved on a busy machine; harmless for a replay.
-    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     if speed is not None and speed <= 0:
         raise ConfigError("--speed must be positive")
     if max_rate is not None and max_rate <= 0:
@@ -83,24 +84,21 @@ def replay(
     t_start, t_end = parse_time(start, "--from"), parse_time(end, "--to")
     files = archive_files(paths)  # fail on a missing file before touching the broker
     bootstrap = resolve_bootstrap(settings)
-    check_broker(bootstrap)
+    check_reachable(bootstrap, 10.0)
     create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
-    topic = settings.broker.topic("documents")
+    topic = settings.broker.topic(DOCUMENTS)
     paced = speed is not None or max_rate is not None
-    publisher: Any
-    if batch_size > 1:
-        # aiokafka: several times faster than kafka-python for bulk replay (docs/operations.md).
-        publisher = AioPublisher(
-            bootstrap, topic, batch_bytes=batch_size, chunk=1 if paced else 500
-        )
-    else:
-        publisher = Publisher(
-            bootstrap, topic, embedded=True, client_id="finpulse-replay", batch_size=1
-        )
+    publisher = Publisher(
+        bootstrap,
+        topic,
+        client_id="finpulse-replay",
+        batch_bytes=batch_size,
+        chunk=1 if paced or batch_size <= 1 else 500,
+    )
     log.info(
         "replaying %d file(s) to %s on %s%s%s",
         len(files),
-        settings.broker.topic("documents"),
+        settings.broker.topic(DOCUMENTS),
         bootstrap,
         f", {speed:g}x real time" if speed else "",
         f", at most {max_rate:g} docs/s" if max_rate else "",

@@ -42,8 +42,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from monitor.schemas import Document
-from monitor.windowing import SectorLookup
+from foundation.schemas import Document
+from foundation.sectors import SectorLookup
 
 _CASHTAG_RE = re.compile(
     r"(?<![\w$])\$([A-Za-z]{1,6}(?:[.\-][A-Za-z]{1,2})?)(?![\w$])"
@@ -273,7 +273,7 @@ def extract_tickers(text: str) -> list[str]:
 
 def default_sector_lookup() -> SectorLookup:
     """Sector tables of the shipped list (the stream worker and the backtest pass this to
-    :class:`monitor.alert_pipeline.AlertPipeline`)."""
+    :class:`monitor.core.pipeline.AlertPipeline`)."""
     return default_index().sector_lookup()
 
 

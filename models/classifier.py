@@ -25,10 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from foundation.errors import ModelError
 from models.base import Prediction
 from models.encoder import EncoderRef, load_encoder, resolve_encoder
 from models.labels import SENTIMENTS, TASKS, TOPICS
-from monitor.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from monitor.cli import get_settings
-from monitor.errors import ModelError
+from foundation.errors import ModelError
+from foundation.settings import get_settings
 
 DEFAULT_DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import ModelError
+from foundation.errors import ModelError
 
 
 @dataclass(frozen=True, slots=True)

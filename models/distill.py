@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from foundation.errors import ModelError
 from models.data import sha256_file
-from monitor.errors import ModelError
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import ModelError
 from models.data import sha256_file
-from monitor.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from foundation.errors import ModelError
 from models.base import Prediction, TextClassifier
-from monitor.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import ModelError
 from models.base import TextClassifier
 from models.data import read_labelled_csv
 from models.labels import TASKS
-from monitor.errors import ModelError
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> list[list[int]]:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from foundation.errors import ModelError
+from foundation.settings import ModelSettings
 from models.base import TextClassifier
-from monitor.errors import ModelError
-from monitor.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "weights" / "default"
+
+
+def model_folder(path: str | None) -> Path | None:
+    """The folder ``model.path`` names: None for the baseline, the shipped model when unset."""
+    if path == "baseline":
+        return None
+    return Path(path).expanduser() if path else SHIPPED_MODEL
 
 
 def load_classifier(settings: ModelSettings) -> TextClassifier:
@@ -25,7 +32,8 @@ def load_classifier(settings: ModelSettings) -> TextClassifier:
         return LexiconBaseline()
     from models.classifier import TransformerClassifier
 
-    folder = Path(settings.path).expanduser() if settings.path else SHIPPED_MODEL
+    folder = model_folder(settings.path)
+    assert folder is not None  # the baseline returned above
     if not folder.exists():
         what = "the shipped model" if settings.path is None else "model.path"
         raise ModelError(f"{what} folder not found: {folder}")

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from foundation.errors import ModelError
 from models.card import read_card, write_card
 from models.classifier import (
     FORMAT,
@@ -40,7 +41,6 @@ from models.distill import distill_loss, load_soft_targets
 from models.encoder import EncoderRef, load_encoder, resolve_encoder
 from models.evaluate import classification_metrics
 from models.labels import TASKS
-from monitor.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,10 @@ from typing import Any
 
 import click
 
-from monitor.cli import get_settings
-from monitor.errors import BrokerError
+from foundation.errors import BrokerError
+from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
-    """Fail fast, with one clear line, when the broker cannot be reached within ``timeout``."""
-    from monitor.broker import check_reachable
-
-    check_reachable(bootstrap, timeout)
 
 
 @click.command()
@@ -29,7 +22,8 @@ def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
 @click.pass_context
 def broker(ctx: click.Context, port: int | None) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, in memory) in the foreground."""
-    from monitor.broker import EmbeddedBroker, address_file, settings_topics
+    from foundation.kafka.broker import EmbeddedBroker, address_file
+    from foundation.kafka.topics import settings_topics
 
     settings = get_settings(ctx)
     topics = settings_topics(settings)
@@ -110,8 +104,9 @@ def run_worker(app: Any, loglevel: str, stop_grace_s: float = STOP_GRACE_S) -> N
 @click.pass_context
 def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
-    from monitor.app import create_app
-    from monitor.broker import create_topics, resolve_bootstrap, settings_topics
+    from foundation.kafka.broker import check_reachable, create_topics, resolve_bootstrap
+    from foundation.kafka.topics import settings_topics
+    from monitor.stream.app import create_app
 
     settings = get_settings(ctx)
     if model_path:
@@ -120,7 +115,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
         )
     bootstrap = resolve_bootstrap(settings)
     started = time.monotonic()
-    check_broker(bootstrap)
+    check_reachable(bootstrap)
     try:
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
     except BrokerError as exc:
@@ -151,7 +146,7 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, force_replay: bool | None, port: int | None) -> None:
     """The whole stack on this machine: broker, worker, ingest and dashboard. Ctrl-C stops it."""
-    from monitor.supervisor import Supervisor
+    from monitor.runtime.supervisor import Supervisor
 
     settings = get_settings(ctx)
     sup = Supervisor(settings, force_replay=force_replay, dashboard_port=port)

@@ -32,7 +32,7 @@ extras=""
 stamp="$VENV/.finpulse-stamp"
 key=$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)$extras
 if [ -f "$stamp" ] && grep -qx "$key" "$stamp" 2>/dev/null \
-   && "$VENV/bin/python" -c "import monitor, torch" 2>/dev/null; then
+   && "$VENV/bin/python" -c "import foundation, cli, monitor, torch" 2>/dev/null; then
   echo "[setup] environment up to date"
 else
   echo "[setup] installing finpulse$extras (about 2 minutes on a fresh machine; log: $VENV/pip.log)"

@@ -14,7 +14,7 @@ from dashboard.auth import current_user
 from dashboard.components import doc_detail, fmt_time, highlight_spans
 from dashboard.context import Context
 from dashboard.feedback import save_correction
-from monitor.errors import FinpulseError
+from foundation.errors import FinpulseError
 
 log = logging.getLogger(__name__)
 

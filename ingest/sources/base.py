@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from foundation.errors import SourceError
+from foundation.http import USER_AGENT
+from foundation.schemas import Document
+from foundation.settings import SourceSettings
 from ingest.normalize import Kind, Normalizer, RawItem
 from ingest.tickers import TickerIndex, default_index
-from monitor.errors import SourceError
-from monitor.schemas import Document
-from monitor.settings import SourceSettings
 
-DEFAULT_USER_AGENT = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+DEFAULT_USER_AGENT = USER_AGENT
 
 
 @dataclass
@@ -117,33 +118,6 @@ def decode_json(body: bytes) -> object:
         raise SourceError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-
-
-def source_types() -> dict[str, type[Source]]:
-    from ingest.sources.jsonl import JsonlSource
-    from ingest.sources.reddit import RedditSource
-    from ingest.sources.rss import RssSource
-    from ingest.sources.stocktwits import StocktwitsSource
-
-    return {
-        "rss": RssSource,
-        "reddit": RedditSource,
-        "stocktwits": StocktwitsSource,
-        "jsonl": JsonlSource,
-    }
-
-
-def make_source(
-    settings: SourceSettings,
-    *,
-    user_agent: str = DEFAULT_USER_AGENT,
-    tickers: TickerIndex | None = None,
-) -> Source:
-    try:
-        cls = source_types()[settings.kind]
-    except KeyError:
-        raise SourceError(f"source {settings.name!r}: unknown kind {settings.kind!r}") from None
-    return cls(settings, user_agent=user_agent, tickers=tickers)
 
 
 def detect_kind(body: bytes, url: str = "") -> str:

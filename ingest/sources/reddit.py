@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from foundation.errors import SourceError
 from ingest.normalize import RawItem
 from ingest.sources.base import ParseResult, Source, decode_json
-from monitor.errors import SourceError
 
 REDDIT = "https://www.reddit.com"
 

@@ -52,7 +52,7 @@ def _serve(settings: Any, store: Any) -> tuple[Any, Served]:
 @pytest.fixture(scope="session")
 def filled_store() -> Iterator[tuple[Any, Any, str]]:
     from dashboard import sample
-    from monitor.store import Store
+    from foundation.store import Store
 
     tmp = tempfile.mkdtemp(prefix="finpulse-browser-")
     url = f"sqlite:///{tmp}/dash.db"
@@ -65,7 +65,7 @@ def filled_store() -> Iterator[tuple[Any, Any, str]]:
 
 @pytest.fixture(scope="session")
 def served(filled_store: tuple[Any, Any, str]) -> Iterator[Served]:
-    from monitor.settings import load_settings
+    from foundation.settings import load_settings
 
     store, info, url = filled_store
     settings = load_settings(
@@ -81,7 +81,7 @@ def served(filled_store: tuple[Any, Any, str]) -> Iterator[Served]:
 def served_auth(filled_store: tuple[Any, Any, str]) -> Iterator[Served]:
     from werkzeug.security import generate_password_hash
 
-    from monitor.settings import load_settings
+    from foundation.settings import load_settings
 
     store, info, url = filled_store
     settings = load_settings(

@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from dashboard import sample
 from dashboard.queries import find_documents
-from monitor.schemas import Document, ScoredDocument
-from monitor.store import corrections
+from foundation.schemas import Document, ScoredDocument
+from foundation.store import corrections
 
 pytestmark = pytest.mark.browser
 WAIT_S = 60  # the CI machine may be shared and slow

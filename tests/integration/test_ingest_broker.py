@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from monitor.store import source_health
+from foundation.store import source_health
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def test_ingest_once_publishes_each_new_document_exactly_once(
     )
     env = pipeline_env(FINPULSE_CONFIG=str(config))
     topic = f"{env['FINPULSE_BROKER__TOPIC_PREFIX']}.documents"
-    from monitor.broker import create_topics
+    from foundation.kafka.broker import create_topics
 
     create_topics(broker.bootstrap, {topic: 2})
 

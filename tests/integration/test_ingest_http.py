@@ -19,13 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from foundation.schemas import Document
+from foundation.settings import SourceSettings
+from foundation.store import Store, source_health
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.poller import Pipeline, Poller
 from ingest.sources import make_source
-from monitor.schemas import Document
-from monitor.settings import SourceSettings
-from monitor.store import Store, source_health
 
 pytestmark = pytest.mark.integration
 
@@ -305,7 +305,7 @@ def test_feeds_check_on_a_url(server):
 
     from click.testing import CliRunner
 
-    from monitor.cli import main
+    from cli.main import main
 
     res = CliRunner().invoke(main, ["feeds", "check", "--json", f"{server.base}/ok"])
     assert res.exit_code == 0, res.output

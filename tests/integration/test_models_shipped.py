@@ -54,9 +54,9 @@ def test_shipped_model_is_small_and_pinned_to_its_base_encoder():
 
 
 def test_default_settings_load_the_shipped_model():
+    from foundation.settings import ModelSettings
     from models.classifier import TransformerClassifier
     from models.registry import load_classifier
-    from monitor.settings import ModelSettings
 
     clf = load_classifier(ModelSettings(device="cpu"))
     assert isinstance(clf, TransformerClassifier)

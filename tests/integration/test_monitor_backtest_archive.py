@@ -22,7 +22,7 @@ def backtest(*cache: str) -> str:
         [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "cli.main",
             "backtest",
             str(ARCHIVE),
             "--json",

@@ -12,12 +12,12 @@ import pytest
 from monitor_receivers import Receiver, free_port
 from sqlalchemy import select
 
-from monitor.alerts import fingerprint
-from monitor.notifiers import Dispatcher
-from monitor.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from monitor.schemas import Alert, Evidence
-from monitor.settings import SinkSettings
-from monitor.store import Store, dead_letters, deliveries
+from foundation.schemas import Alert, Evidence
+from foundation.settings import SinkSettings
+from foundation.store import Store, dead_letters, deliveries
+from monitor.core.lifecycle import fingerprint
+from monitor.core.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from monitor.stream.notifiers import Dispatcher
 
 pytestmark = pytest.mark.integration
 
@@ -175,7 +175,7 @@ def test_after_the_last_retry_the_alert_is_a_dead_letter(tmp_path):
 
 
 def test_a_missing_secret_is_a_config_error_naming_the_variable():
-    from monitor.errors import ConfigError
+    from foundation.errors import ConfigError
 
     sink = SinkSettings(name="hook", kind="webhook", url="http://x", secret_env="NOPE_KEY")
     with pytest.raises(ConfigError, match="NOPE_KEY"):

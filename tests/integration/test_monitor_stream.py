@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from monitor_receivers import Receiver, free_port
 
-from monitor.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from monitor.core.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-FINPULSE = [sys.executable, "-m", "monitor.cli"]
+FINPULSE = [sys.executable, "-m", "cli.main"]
 T0 = datetime(2023, 3, 8, 6, tzinfo=UTC)
 SURGE = T0 + timedelta(hours=3)
 KEY = "e2e-hmac-key"
@@ -174,8 +174,9 @@ def statuses(r: Receiver) -> list[tuple[str, str]]:
 
 
 def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
-    from monitor.broker import EmbeddedBroker, settings_topics
-    from monitor.settings import Settings
+    from foundation.kafka.broker import EmbeddedBroker
+    from foundation.kafka.topics import settings_topics
+    from foundation.settings import Settings
 
     hook, pd = Receiver().start(), Receiver().start()
     broken = Receiver(status=400).start()

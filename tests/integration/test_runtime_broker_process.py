@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from monitor.broker import EmbeddedBroker, create_topics, tcp_reachable
+from foundation.kafka.broker import EmbeddedBroker, create_topics, tcp_reachable
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def test_finpulse_broker_runs_in_the_foreground_and_sigterm_stops_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env["FINPULSE_DATA_DIR"] = str(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "broker"],
+        [sys.executable, "-m", "cli.main", "broker"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

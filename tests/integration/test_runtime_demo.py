@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -31,9 +30,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("dashboard.commands") is None, reason="dashboard not installed"
-)
 def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env.update(
@@ -45,7 +41,7 @@ def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port
     log = (tmp_path / "demo.log").open("wb")
     started = time.monotonic()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "demo", "--replay", "--port", str(unused_port)],
+        [sys.executable, "-m", "cli.main", "demo", "--replay", "--port", str(unused_port)],
         env=env,
         cwd=tmp_path,
         stdout=log,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.schemas import Document, ScoredDocument
+from foundation.schemas import Document, ScoredDocument
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 

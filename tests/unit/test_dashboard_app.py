@@ -8,9 +8,9 @@ from werkzeug.security import generate_password_hash
 
 from dashboard import auth, sample
 from dashboard.app import create_app
-from monitor.errors import ConfigError
-from monitor.settings import load_settings
-from monitor.store import Store
+from foundation.errors import ConfigError
+from foundation.settings import load_settings
+from foundation.store import Store
 
 END = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 PASSWORD = "s3cret-pass"
@@ -142,7 +142,7 @@ def test_hash_password_round_trips():
 def test_cli_refuses_a_public_host_without_users(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from monitor.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("FINPULSE_STORE__URL", f"sqlite:///{tmp_path}/c.db")
     res = CliRunner().invoke(main, ["dashboard", "--host", "0.0.0.0"])
@@ -154,7 +154,7 @@ def test_cli_hash_password(monkeypatch):
     from click.testing import CliRunner
     from werkzeug.security import check_password_hash
 
-    from monitor.cli import main
+    from cli.main import main
 
     res = CliRunner().invoke(main, ["dashboard", "--hash-password"], input="pw1\npw1\n")
     assert res.exit_code == 0, res.output

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from cli.main import main
 from dashboard.feedback import export_corrections, save_correction
-from monitor.cli import main
-from monitor.errors import StoreError
-from monitor.schemas import Document, ScoredDocument
-from monitor.store import Store, corrections
+from foundation.errors import StoreError
+from foundation.schemas import Document, ScoredDocument
+from foundation.store import Store, corrections
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_export_writes_text_label_csv_latest_wins(store, tmp_path):
     store.add_correction("d1", "sentiment", "positive", "a")
     store.add_correction("d2", "topic", "macro", "a")
     out = tmp_path / "out" / "c.csv"
-    assert export_corrections(store.engine, "sentiment", out) == 2
+    assert export_corrections(store, "sentiment", out) == 2
     with out.open(newline="") as fh:
         got = list(csv.reader(fh))
     assert got == [
@@ -79,7 +79,7 @@ def test_export_writes_text_label_csv_latest_wins(store, tmp_path):
         ['Bank "0", shares fall', "negative"],
         ['Bank "1", shares fall', "positive"],
     ]
-    assert export_corrections(store.engine, "topic", out) == 1
+    assert export_corrections(store, "topic", out) == 1
 
 
 def test_cli_export(store, tmp_path, monkeypatch):

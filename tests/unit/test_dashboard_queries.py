@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard import queries, sample
-from monitor.schemas import Alert, Document, ScoredDocument, WindowStat
-from monitor.store import Store
+from foundation.schemas import Alert, Document, ScoredDocument, WindowStat
+from foundation.store import Store
 
 END = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 
@@ -178,7 +178,7 @@ def test_alert_window_overlap_handles_open_alerts(store):
 def test_cached_chart_buckets_equal_a_direct_query(filled):
     from dashboard.context import Context
     from dashboard.explanations import Explainer
-    from monitor.settings import load_settings
+    from foundation.settings import load_settings
 
     store, _ = filled
     ctx = Context(load_settings(), store, Explainer(load_settings().model))

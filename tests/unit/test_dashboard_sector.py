@@ -12,9 +12,9 @@ from dashboard.components import alert_card
 from dashboard.context import Context
 from dashboard.explanations import Explainer
 from dashboard.pages import scope
-from monitor.schemas import Alert, Document, ScoredDocument, WindowStat
-from monitor.settings import load_settings
-from monitor.store import Store
+from foundation.schemas import Alert, Document, ScoredDocument, WindowStat
+from foundation.settings import load_settings
+from foundation.store import Store
 
 END = datetime(2022, 11, 11, 18, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from foundation.schemas import Document
 from ingest.archive import ArchiveWriter, ReadReport, document_line, read_archive
-from monitor.schemas import Document
 
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.commands import configured_sources, load_source_list
-from monitor.cli import main
-from monitor.errors import ConfigError
-from monitor.settings import Settings, SourceSettings
+from cli.main import main
+from foundation.errors import ConfigError
+from foundation.settings import Settings, SourceSettings
+from ingest.sources.registry import configured_sources, load_source_list
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from foundation.schemas import Document
 from ingest.dedup import Deduplicator, jaccard, shingles, title_tokens
-from monitor.schemas import Document
 
 T0 = datetime(2022, 11, 8, 12, tzinfo=UTC)
 _n = 0

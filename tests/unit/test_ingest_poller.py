@@ -7,21 +7,22 @@ from datetime import UTC, datetime
 
 import pytest
 
+from foundation.retry import backoff_delay
+from foundation.schemas import Document
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
-from ingest.poller import Pipeline, backoff_delay, retry_after_seconds
-from monitor.schemas import Document
+from ingest.poller import Pipeline, retry_after_seconds
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():
     rng = random.Random(7)
     for failures in range(1, 12):
         raw = min(600.0, 10.0 * 2 ** (failures - 1))
-        delays = [backoff_delay(failures, base=10, cap=600, rng=rng) for _ in range(200)]
+        delays = [backoff_delay(failures, base=10, cap=600, rng=rng.random) for _ in range(200)]
         assert all(raw / 2 <= d <= raw for d in delays)
         assert len({round(d, 6) for d in delays}) > 150  # jittered, not lockstep
-    assert backoff_delay(0, base=10, cap=600, rng=rng) == 0.0
-    assert backoff_delay(10_000, base=10, cap=600, rng=rng) <= 600
+    assert backoff_delay(0, base=10, cap=600, rng=rng.random) == 0.0
+    assert backoff_delay(10_000, base=10, cap=600, rng=rng.random) <= 600
 
 
 def test_retry_after_seconds_and_http_date():
@@ -83,5 +84,5 @@ def test_pipeline_publishes_once_counts_duplicates_and_other_languages():
 
 @pytest.mark.parametrize("failures", [1, 3, 8])
 def test_backoff_respects_base(failures):
-    d = backoff_delay(failures, base=1.0, cap=1e9, rng=random.Random(1))
+    d = backoff_delay(failures, base=1.0, cap=1e9, rng=random.Random(1).random)
     assert 2 ** (failures - 1) / 2 <= d <= 2 ** (failures - 1)

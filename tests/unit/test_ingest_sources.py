@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from foundation.settings import SourceSettings
 from ingest.normalize import clean_text
 from ingest.sources import detect_kind, make_source
-from monitor.settings import SourceSettings
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from foundation.schemas import Document
 from ingest.tickers import (
     SECTORS,
     TickerIndex,
@@ -16,7 +17,6 @@ from ingest.tickers import (
     extract_tickers,
     tag_document,
 )
-from monitor.schemas import Document
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,14 @@ import json
 import pytest
 import torch
 
+from foundation.errors import ModelError
+from foundation.settings import ModelSettings
 from models.base import Prediction, TextClassifier
 from models.classifier import TransformerClassifier, merge_lora
 from models.labels import SENTIMENTS, TOPICS
 from models.registry import load_classifier
 from models.testing import make_tiny_data, make_tiny_encoder
 from models.train import TrainConfig, train
-from monitor.errors import ModelError
-from monitor.settings import ModelSettings
 
 TEXTS = ["bank shares plunges loss", "oil surges profit", "gold", ""]
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from cli.main import main
 from models.data import sha256_file
 from models.testing import make_tiny_data, make_tiny_encoder, write_csv
-from monitor.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from foundation.errors import ModelError
 from models.data import read_labelled_csv
 from models.evaluate import classification_metrics
 from models.labels import SENTIMENTS
-from monitor.errors import ModelError
 
 
 def test_quoted_line_breaks_stay_in_one_row(tmp_path):

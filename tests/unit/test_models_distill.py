@@ -9,12 +9,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from cli.main import main
+from foundation.errors import ModelError
 from models.classifier import TransformerClassifier
 from models.distill import distill_loss, read_unlabelled, sharpen, teacher_targets
 from models.testing import make_tiny_data, make_tiny_encoder
 from models.train import TrainConfig, train
-from monitor.cli import main
-from monitor.errors import ModelError
 
 UNLABELLED = [
     "bank plunges loss",

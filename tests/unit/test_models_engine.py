@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from foundation.errors import ModelError
 from models.base import Prediction
 from models.engine import InferenceEngine
-from monitor.errors import ModelError
 
 
 class RecordingClassifier:

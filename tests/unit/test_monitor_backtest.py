@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
-from monitor.backtest_cache import ClassificationCache, model_identity
-from monitor.cli import main
+from cli.main import main
+from monitor.backtest.cache import ClassificationCache, model_identity
 
 T0 = datetime(2023, 3, 8, tzinfo=UTC)
 
@@ -159,7 +159,7 @@ def test_cache_serves_a_second_run_without_the_model_and_changes_nothing(tmp_pat
     assert len(files) == 1
     assert len(files[0].read_text().splitlines()) == 480  # the English documents, once
 
-    from monitor.backtest import classify, read_documents
+    from monitor.backtest.run import classify, read_documents
 
     docs, _ = read_documents([path])
     clf = CountingClassifier()

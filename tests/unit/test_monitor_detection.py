@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from monitor_helpers import T0, scored
 
-from monitor.alert_pipeline import AlertPipeline
-from monitor.alerts import fingerprint, group_alerts
-from monitor.detection import Baseline, DetectorState, assess, step, wilson_lower
-from monitor.settings import AlertSettings, RuleSettings, Settings, WindowSettings
+from foundation.settings import AlertSettings, RuleSettings, Settings, WindowSettings
+from monitor.core.detection import Baseline, DetectorState, assess, step, wilson_lower
+from monitor.core.lifecycle import fingerprint, group_alerts
+from monitor.core.pipeline import AlertPipeline
 
 SIZE = 300
 
@@ -134,7 +134,7 @@ def test_restart_from_dumped_state_does_not_fire_again():
 
 
 def test_restart_with_lost_state_is_rearmed_from_stored_alerts():
-    from monitor.alert_pipeline import PipelineOutput
+    from monitor.core.pipeline import PipelineOutput
 
     s = make_settings()
     p = AlertPipeline(s)

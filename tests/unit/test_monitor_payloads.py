@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from monitor_helpers import T0
 
-from monitor.alerts import fingerprint, group_alerts
-from monitor.notifiers import TokenBucket, backoff_delay
-from monitor.payloads import (
+from foundation.retry import backoff_delay
+from foundation.schemas import Alert, Evidence
+from monitor.core.lifecycle import fingerprint, group_alerts
+from monitor.core.payloads import (
     alertmanager_payload,
     body_bytes,
     pagerduty_event,
@@ -19,7 +20,7 @@ from monitor.payloads import (
     verify_signature,
     webhook_payload,
 )
-from monitor.schemas import Alert, Evidence
+from monitor.stream.notifiers import TokenBucket
 
 
 def alert(scope="banking", status="firing") -> Alert:
@@ -112,8 +113,8 @@ def test_webhook_payload_carries_the_full_alerts():
 
 
 def test_backoff_is_exponential_capped_and_jittered():
-    lo = [backoff_delay(i, 0.5, 8.0, rng=lambda: 0.0) for i in range(7)]
-    hi = [backoff_delay(i, 0.5, 8.0, rng=lambda: 1.0) for i in range(7)]
+    lo = [backoff_delay(i + 1, base=0.5, cap=8.0, rng=lambda: 0.0) for i in range(7)]
+    hi = [backoff_delay(i + 1, base=0.5, cap=8.0, rng=lambda: 1.0) for i in range(7)]
     assert hi == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     assert lo == [h / 2 for h in hi]
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from monitor_helpers import T0, scored
 
-from monitor.windowing import (
+from monitor.core.windowing import (
     SectorLookup,
     WindowAggregator,
     doc_scope_keys,
@@ -138,7 +138,7 @@ def test_state_round_trips_through_a_dict():
     agg = WindowAggregator(300, 900)
     agg.add(scored("a", 5, "negative"))
     acc = agg.windows["all:all"][int(BASE)]
-    from monitor.windowing import WindowAcc
+    from monitor.core.windowing import WindowAcc
 
     assert WindowAcc.from_dict(acc.to_dict()) == acc
 
@@ -194,8 +194,8 @@ def test_order_within_lateness_does_not_change_the_windows(evs, rnd: random.Rand
 @given(st.lists(st.tuples(st.integers(0, 6_000), st.integers(0, 2_000)), min_size=1, max_size=80))
 def test_every_closed_window_was_already_published_with_its_final_figures(evs):
     # The stream publishes window updates only; this is what makes that complete.
-    from monitor.alert_pipeline import AlertPipeline
-    from monitor.settings import Settings, WindowSettings
+    from foundation.settings import Settings, WindowSettings
+    from monitor.core.pipeline import AlertPipeline
 
     p = AlertPipeline(Settings(windows=WindowSettings(size_s=300, allowed_lateness_s=600)))
     last: dict = {}

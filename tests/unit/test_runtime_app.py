@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from foundation.language import language_supported
+from foundation.schemas import Document
+from foundation.settings import load_settings
+from foundation.store import Store
 from models.base import Prediction
-from monitor.app import classify_batch, create_app
-from monitor.schemas import Document
-from monitor.scoring import language_supported
-from monitor.settings import load_settings
-from monitor.store import Store
+from monitor.stream.app import classify_batch, create_app
 
 PRED = Prediction(
     topic="financials",

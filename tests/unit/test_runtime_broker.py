@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.broker import EmbeddedBroker, find_tansu, resolve_bootstrap
-from monitor.errors import BrokerError
-from monitor.settings import load_settings
+from foundation.errors import BrokerError
+from foundation.kafka.broker import EmbeddedBroker, find_tansu, resolve_bootstrap
+from foundation.settings import load_settings
 
 
 def test_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from monitor.broker import TOPIC_NAMES
-from monitor.cli import COMMANDS
+from cli.main import COMMANDS
+from foundation.kafka.topics import TOPIC_NAMES
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from monitor.offload import Offload
+from monitor.stream.offload import Offload
 
 
 def test_runs_in_its_thread_then_inline_after_close() -> None:

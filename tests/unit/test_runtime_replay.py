@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from foundation.schemas import Document
 from ingest.replay import Pacer, merge_by_time, replay_files
-from monitor.schemas import Document
 
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 

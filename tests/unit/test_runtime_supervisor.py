@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime, timedelta
 
-from monitor.settings import load_settings
-from monitor.supervisor import SAMPLE, SAMPLE_ANCHOR, Supervisor, network_reachable
+from foundation.settings import load_settings
+from monitor.runtime.supervisor import SAMPLE, SAMPLE_ANCHOR, Supervisor, network_reachable
 
 
 def test_network_probe_true_for_a_listening_host_false_otherwise() -> None:

@@ -11,7 +11,6 @@ after a grace period) and then the broker; on Linux the children also die with t
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import signal
@@ -23,16 +22,18 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
-from monitor.errors import BrokerError, ConfigError
-from monitor.settings import Settings
+from foundation.errors import BrokerError, ConfigError
+from foundation.paths import broker_log
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SAMPLE = Path(__file__).resolve().parents[1] / "ingest" / "data" / "demo_sample.jsonl.gz"
+SAMPLE = Path(str(resources.files("ingest") / "data" / "demo_sample.jsonl.gz"))
 SAMPLE_ANCHOR = datetime(2000, 1, 2, tzinfo=UTC)  # "now" in the sample (DEMO_SAMPLE.md)
 HISTORY_MAX_RATE = 150.0  # docs/s: fast, but the dashboard still sees them arrive
 # The sample's day of history in about 70 s. Faster, the worker's partitions drift apart by
@@ -93,7 +94,7 @@ class Child:
         self._pump: threading.Thread | None = None
 
     def start(self) -> Child:
-        from monitor.broker import _die_with_parent
+        from foundation.kafka.broker import _die_with_parent
 
         self.proc = subprocess.Popen(
             self.argv,
@@ -196,7 +197,7 @@ class Supervisor:
             env["FINPULSE_MODEL__PATH"] = "baseline"
 
     def _cmd(self, *args: str) -> list[str]:
-        return [self.python, "-m", "monitor.cli", *args]
+        return [self.python, "-m", "cli.main", *args]
 
     def _on_line(self, name: str, line: str) -> None:
         if name == "worker" and "worker ready" in line:
@@ -208,12 +209,12 @@ class Supervisor:
         return child
 
     def _start_broker(self) -> str:
-        from monitor.broker import (
+        from foundation.kafka.broker import (
             EmbeddedBroker,
             address_file,
             check_reachable,
-            settings_topics,
         )
+        from foundation.kafka.topics import settings_topics
 
         if self.settings.broker.url:
             bootstrap = self.settings.broker.url.removeprefix("kafka://")
@@ -223,29 +224,27 @@ class Supervisor:
         data = Path(self.settings.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self.broker = EmbeddedBroker(
-            topics=settings_topics(self.settings), log_path=data / "broker.log"
+            topics=settings_topics(self.settings), log_path=broker_log(data)
         ).start()
         address_file(self.settings).write_text(self.broker.bootstrap + "\n")
         say(
             "broker",
             f"embedded broker (Tansu, in memory) ready at {self.broker.bootstrap} "
-            f"(its log: {data / 'broker.log'})",
+            f"(its log: {broker_log(data)})",
         )
         return str(self.broker.bootstrap)
 
     def _ingest_plan(self) -> list[list[str]]:
         """The ingest commands to run in turn: live feeds, or the sample replay phases."""
-        live_available = importlib.util.find_spec("ingest.commands") is not None
         use_replay = self.force_replay
         if use_replay is None:
             urls: list[str] = []
-            if live_available:
-                try:
-                    from ingest.commands import configured_sources
+            try:
+                from ingest.sources.registry import configured_sources
 
-                    urls = [s.url for s in configured_sources(self.settings)]
-                except Exception as exc:  # a broken source list must not stop the demo
-                    say("demo", f"cannot read the source list ({exc}); using the sample")
+                urls = [s.url for s in configured_sources(self.settings)]
+            except Exception as exc:  # a broken source list must not stop the demo
+                say("demo", f"cannot read the source list ({exc}); using the sample")
             online = bool(urls) and network_reachable(urls)
             use_replay = not online
             say(
@@ -255,8 +254,6 @@ class Supervisor:
                 else "no network (or no feeds): replaying the bundled sample",
             )
         if not use_replay:
-            if not live_available:
-                raise ConfigError("live ingest (ingest.commands) is not installed; use --replay")
             return [["ingest"]]
         if not SAMPLE.is_file():
             raise ConfigError(f"the bundled sample is missing: {SAMPLE}")
@@ -295,7 +292,7 @@ class Supervisor:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> int:
-        from monitor.broker import port_in_use
+        from foundation.kafka.broker import port_in_use
 
         def _stop(signum: int, _frame: Any) -> None:
             if not self.stopping.is_set():
@@ -304,13 +301,12 @@ class Supervisor:
 
         old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
         # The supervisor prints its own [broker] lines; keep the manager's INFO logs quiet.
-        logging.getLogger("monitor.broker").setLevel(logging.WARNING)
+        logging.getLogger("foundation.kafka.broker").setLevel(logging.WARNING)
         host = self.settings.dashboard.host
         url = f"http://{host}:{self.dashboard_port}"
         code = 0
         try:
-            has_dashboard = importlib.util.find_spec("dashboard.commands") is not None
-            if has_dashboard and port_in_use(self.dashboard_port, host):
+            if port_in_use(self.dashboard_port, host):
                 raise ConfigError(
                     f"dashboard port {self.dashboard_port} is in use: stop what holds it or "
                     "run `finpulse demo --port N`"
@@ -319,12 +315,9 @@ class Supervisor:
             env = self._env(bootstrap)
             self._check_model(env)
             self._spawn("worker", ["worker"], env)
-            if has_dashboard:
-                self._spawn("dashboard", ["dashboard", "--port", str(self.dashboard_port)], env)
-            else:
-                say("demo", "dashboard package not installed: running without the dashboard")
+            self._spawn("dashboard", ["dashboard", "--port", str(self.dashboard_port)], env)
             self._replay_phases = self._ingest_plan()
-            code = self._loop(env, url, has_dashboard)
+            code = self._loop(env, url)
         except (BrokerError, ConfigError) as exc:
             say("demo", f"error: {exc}", sys.stderr)
             code = 2
@@ -334,7 +327,7 @@ class Supervisor:
                 signal.signal(s, h)
         return code
 
-    def _loop(self, env: dict[str, str], url: str, has_dashboard: bool) -> int:
+    def _loop(self, env: dict[str, str], url: str) -> int:
         started = time.monotonic()
         announced = False
         ingest_started = False
@@ -351,7 +344,7 @@ class Supervisor:
             if dash is not None and dash.poll() is not None:
                 say("demo", f"the dashboard exited with code {dash.poll()}: stopping")
                 return 1
-            if has_dashboard and not announced and self._wait_dashboard(url, timeout=0.5):
+            if not announced and self._wait_dashboard(url, timeout=0.5):
                 announced = True
                 say("demo", f"dashboard: {url}  (Ctrl-C stops everything)")
             if not ingest_started and (
@@ -391,7 +384,7 @@ class Supervisor:
             child.stop()
         self.children.clear()
         if self.broker is not None:
-            from monitor.broker import address_file
+            from foundation.kafka.broker import address_file
 
             self.broker.stop()
             self.broker = None

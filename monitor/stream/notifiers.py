@@ -20,14 +20,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import and_, select
 
-from monitor.alerts import AlertGroup, group_alerts
-from monitor.errors import ConfigError
-from monitor.payloads import (
+from foundation.errors import ConfigError
+from foundation.retry import backoff_delay
+from foundation.schemas import Alert
+from foundation.settings import SinkSettings
+from foundation.store import Store
+from monitor.core.lifecycle import AlertGroup, group_alerts
+from monitor.core.payloads import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     alertmanager_payload,
@@ -37,21 +40,13 @@ from monitor.payloads import (
     slack_message,
     webhook_payload,
 )
-from monitor.schemas import Alert
-from monitor.settings import SinkSettings
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
-
-
-def backoff_delay(
-    attempt: int, base_s: float, cap_s: float, rng: Callable[[], float] = random.random
-) -> float:
-    """Delay before retry number ``attempt`` (0-based): capped exponential with equal jitter,
-    i.e. uniform in [d/2, d] with d = min(cap, base * 2**attempt)."""
-    d = min(cap_s, base_s * (2**attempt))
-    return d / 2 + rng() * d / 2
 
 
 class TokenBucket:
@@ -199,7 +194,9 @@ class Sink:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             if attempt < self.cfg.max_retries:
-                delay = backoff_delay(attempt, self.base_delay_s, self.max_delay_s, self.rng)
+                delay = backoff_delay(
+                    attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
+                )
                 if retry_after is not None:
                     delay = min(self.max_delay_s, max(delay, retry_after))
                 log.warning(
@@ -216,17 +213,19 @@ class Sink:
 class Dispatcher:
     """Sends alerts to every configured sink, recording deliveries and dead letters.
 
-    ``store`` (optional) is a ``monitor.store.Store``: used to skip alerts already delivered
+    ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
     to a sink (so a redelivered alert event or a restart never notifies twice) and to record
-    the outcome. ``dead_letter`` (optional) is awaited for every alert that exhausted its
-    retries on a sink (the stream shell sends it to the dead-letter topic).
+    the outcome; with ``offload`` those blocking calls run on its thread, not the event loop.
+    ``dead_letter`` (optional) is awaited for every alert that exhausted its retries on a sink
+    (the stream shell sends it to the dead-letter topic).
     """
 
     def __init__(
         self,
         sinks: Sequence[SinkSettings],
         *,
-        store: Any = None,
+        store: Store | None = None,
+        offload: Offload | None = None,
         dead_letter: DeadLetter | None = None,
         external_url: str = "http://127.0.0.1:8050",
         env: Mapping[str, str] | None = None,
@@ -251,6 +250,7 @@ class Dispatcher:
             for s in sinks
         ]
         self.store = store
+        self.offload = offload
         self.dead_letter = dead_letter
 
     async def dispatch(self, alerts: Sequence[Alert]) -> list[DeliveryResult]:
@@ -264,7 +264,7 @@ class Dispatcher:
         for g in groups:
             fresh = []
             for a in g.alerts:
-                if self._delivered(a, sink.name):
+                if await self._delivered(a, sink.name):
                     out.append(DeliveryResult(sink.name, a, "skipped", 0))
                 else:
                     fresh.append(a)
@@ -276,7 +276,7 @@ class Dispatcher:
                 for a in req.alerts:
                     state = "delivered" if ok else "dead"
                     out.append(DeliveryResult(sink.name, a, state, attempts, error))
-                    self._record(a, sink.name, state, attempts, error)
+                    await self._record(a, sink.name, state, attempts, error)
                     if ok:
                         log.info("sink %s: delivered %s %s", sink.name, a.status, a.fingerprint)
                     else:
@@ -292,26 +292,22 @@ class Dispatcher:
                             await self.dead_letter(a, sink.name, error or "", attempts)
         return out
 
-    def _delivered(self, a: Alert, sink: str) -> bool:
+    async def _store_call(self, fn: Callable[..., T], *args: Any) -> T:
+        # Store calls are blocking SQL: off the event loop when the shell gave an executor.
+        if self.offload is not None:
+            return await self.offload.run(fn, *args)
+        return fn(*args)
+
+    async def _delivered(self, a: Alert, sink: str) -> bool:
         if self.store is None:
             return False
-        from monitor.store import deliveries
+        return await self._store_call(self.store.was_delivered, a, sink)
 
-        c = deliveries.c
-        stmt = select(c.state).where(
-            and_(
-                c.fingerprint == a.fingerprint,
-                c.status == a.status,
-                c.updated_at == a.updated_at,
-                c.sink == sink,
-            )
-        )
-        with self.store.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one_or_none() == "delivered"
-
-    def _record(self, a: Alert, sink: str, state: str, attempts: int, error: str | None) -> None:
+    async def _record(
+        self, a: Alert, sink: str, state: str, attempts: int, error: str | None
+    ) -> None:
         if self.store is not None:
-            self.store.record_delivery(a, sink, state=state, attempts=attempts, error=error)
+            await self._store_call(self.store.record_delivery, a, sink, state, attempts, error)
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -11,19 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
-from models.base import Prediction, TextClassifier
-from monitor.errors import BrokerError
-from monitor.offload import Offload
-from monitor.schemas import Document, SchemaError, ScoredDocument
-from monitor.scoring import language_supported, scored, skipped
-from monitor.settings import Settings
-from monitor.store import Store
+from foundation.errors import BrokerError
+from foundation.kafka import topics as topic_names
+from foundation.language import language_supported, skip_reason
+from foundation.paths import worker_dir
+from foundation.schemas import Document, SchemaError, ScoredDocument
+from foundation.settings import Settings
+from foundation.store import Store
+from models.base import TextClassifier
+from monitor.core.scoring import scored, skipped
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +51,17 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
         )
 
     return Topics(
-        documents=topic("documents"),
-        scored=topic("scored"),
-        window_stats=topic("window-stats"),
-        alerts=topic("alerts"),
-        alerts_dead=topic("alerts.dead"),
+        documents=topic(topic_names.DOCUMENTS),
+        scored=topic(topic_names.SCORED),
+        window_stats=topic(topic_names.WINDOW_STATS),
+        alerts=topic(topic_names.ALERTS),
+        alerts_dead=topic(topic_names.ALERTS_DEAD),
     )
 
 
 def broker_url(settings: Settings) -> str:
     """The kafka:// URL the app connects to; the embedded broker's address must be resolved."""
-    from monitor.broker import resolve_bootstrap
+    from foundation.kafka.broker import resolve_bootstrap
 
     return "kafka://" + ",".join(
         s.removeprefix("kafka://") for s in resolve_bootstrap(settings).split(",")
@@ -102,10 +104,8 @@ class _Model:
         return self._engine
 
     async def _make_engine(self, classifier: TextClassifier) -> Any:
-        try:
-            from models.engine import InferenceEngine
-        except ImportError:  # pragma: no cover - the engine ships with the models package
-            return _ExecutorEngine(classifier)
+        from models.engine import InferenceEngine
+
         engine = InferenceEngine(
             classifier,
             max_batch_size=self.settings.model.max_batch_size,
@@ -120,25 +120,6 @@ class _Model:
             self._engine = None
 
 
-class _ExecutorEngine:
-    """Fallback with the engine's interface: one predict call per batch, in a thread."""
-
-    def __init__(self, classifier: TextClassifier) -> None:
-        self.classifier = classifier
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-model")
-
-    async def classify_many(self, texts: Sequence[str]) -> list[Prediction | BaseException]:
-        loop = asyncio.get_running_loop()
-        try:
-            preds = await loop.run_in_executor(self._pool, self.classifier.predict, list(texts))
-            return list(preds)
-        except Exception as exc:
-            return [exc] * len(texts)
-
-    async def close(self) -> None:
-        self._pool.shutdown(wait=False)
-
-
 async def classify_batch(
     docs: Sequence[Document], engine: Any, model_name: str, languages: Sequence[str]
 ) -> list[ScoredDocument]:
@@ -149,8 +130,7 @@ async def classify_batch(
         if language_supported(d.language, languages):
             todo.append(i)
         else:
-            lang = (d.language or "").strip().lower().split("-")[0]
-            out[i] = skipped(d, f"language:{lang}")
+            out[i] = skipped(d, skip_reason(d.language))
     if todo:
         results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):
@@ -172,16 +152,20 @@ def create_app(
     embedded = settings.broker.embedded
     extra: dict[str, Any] = {}
     if embedded:
-        # Tansu mis-reports end offsets of multi-record batches (BROKER.md).
+        # Tansu mis-reports end offsets of multi-record batches (docs/operations.md).
         extra["producer_max_batch_size"] = 1
     try:
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
+    datadir = worker_dir(settings.data_dir)
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
+        # Faust's own files (else ./<app id>-data in whatever folder the worker runs in).
+        datadir=str(datadir),
         topic_partitions=settings.broker.partitions,
         topic_replication_factor=settings.broker.replication_factor,
         processing_guarantee="at_least_once",
@@ -262,7 +246,7 @@ def create_app(
         # The line tests and the demo supervisor wait for: partitions are assigned.
         if not ready["logged"]:
             ready["logged"] = True
-            log.info("worker ready: consuming %s", settings.broker.topic("documents"))
+            log.info("worker ready: consuming %s", settings.broker.topic(topic_names.DOCUMENTS))
 
     @app.on_before_shutdown.connect
     async def _close(sender: Any, **kwargs: Any) -> None:
@@ -276,7 +260,7 @@ def create_app(
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
 
-    from monitor import stream_alerts
+    from monitor.stream import alerts as stream_alerts
 
     stream_alerts.register(app, settings, topics, store)
     return app

@@ -27,13 +27,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from monitor.errors import BrokerError
+from foundation.errors import BrokerError
+from foundation.paths import broker_address_file
 
 log = logging.getLogger(__name__)
 
 TANSU_ENV = "FINPULSE_TANSU_BIN"
-# The topics every finpulse deployment needs, by short name (prefix added by settings).
-TOPIC_NAMES = ("documents", "scored", "window-stats", "alerts", "alerts.dead")
 
 
 def find_tansu() -> Path:
@@ -170,11 +169,6 @@ def create_topics(bootstrap: str, topics: Mapping[str, int], replication: int = 
         return [t.name for t in wanted]
     finally:
         admin.close()
-
-
-def settings_topics(settings: Any) -> dict[str, int]:
-    """{full topic name: partitions} for the topics a Settings object's pipeline uses."""
-    return {settings.broker.topic(n): settings.broker.partitions for n in TOPIC_NAMES}
 
 
 def _die_with_parent() -> None:
@@ -345,7 +339,7 @@ class EmbeddedBroker:
 
 def address_file(settings: Any) -> Path:
     """Where a running ``finpulse broker`` / ``finpulse demo`` writes its bootstrap address."""
-    return Path(settings.data_dir) / "broker.addr"
+    return broker_address_file(settings.data_dir)
 
 
 def resolve_bootstrap(settings: Any) -> str:

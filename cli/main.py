@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.errors import FinpulseError
+from foundation.errors import FinpulseError
 
 # name -> "module:attribute"; each package owns its commands' module.
 COMMANDS: dict[str, str] = {
@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "replay": "ingest.replay_command:replay",
     "ingest": "ingest.commands:ingest",
     "feeds": "ingest.commands:feeds",
-    "backtest": "monitor.backtest_command:backtest",
+    "backtest": "dashboard.commands:backtest",
     "classify": "models.commands:classify",
     "train": "models.commands:train",
     "evaluate": "models.commands:evaluate",
@@ -63,8 +63,8 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """finpulse: streaming financial sentiment monitor."""
-    from monitor.logs import setup_logging
-    from monitor.settings import load_settings
+    from foundation.logs import setup_logging
+    from foundation.settings import load_settings
 
     ctx.ensure_object(dict)
     try:
@@ -74,11 +74,6 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
         sys.exit(2)
     setup_logging("DEBUG" if verbose else settings.log_level)
     ctx.obj["settings"] = settings
-
-
-def get_settings(ctx: click.Context) -> Any:
-    """The validated Settings for a subcommand (loaded once by the group)."""
-    return ctx.find_root().obj["settings"]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,12 +21,12 @@ Times are float epoch seconds inside (fast and easy to serialise); records carry
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
+from foundation.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
+from foundation.sectors import SectorLookup
 
 SCOPE_KINDS: tuple[ScopeKind, ...] = ("topic", "ticker", "sector", "source", "all")
 ALL = "all"
@@ -56,27 +56,6 @@ def epoch(dt: datetime) -> float:
 
 def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class SectorLookup:
-    """Ticker -> sector and entity name -> sector. A ticker the table does not know but in
-    StockTwits' crypto form (``XYZ.X``) is ``crypto``; any other unknown one has no sector."""
-
-    tickers: Mapping[str, str] = field(default_factory=dict)
-    entities: Mapping[str, str] = field(default_factory=dict)
-
-    def ticker_sector(self, ticker: str) -> str | None:
-        sector = self.tickers.get(ticker)
-        if sector is None and ticker.endswith(".X"):
-            return "crypto"
-        return sector
-
-    def sectors(self, tickers: Iterable[str], entities: Iterable[str] = ()) -> list[str]:
-        """Sorted, unique sectors of ``tickers`` (upper-cased) and ``entities``."""
-        out = {self.ticker_sector(t.strip().upper()) for t in tickers if t.strip()}
-        out |= {self.entities.get(e) for e in entities}
-        return sorted(s for s in out if s)
 
 
 def doc_scope_keys(doc: ScoredDocument, sectors: SectorLookup | None = None) -> list[str]:
@@ -330,8 +309,3 @@ class WindowAggregator:
     def close_all(self) -> list[ClosedWindow]:
         """Close every open window (end of a finite archive)."""
         return self.close_ready(until=float("inf"))
-
-    def open_windows(self) -> Iterable[tuple[str, WindowAcc]]:
-        for key, per in self.windows.items():
-            for acc in per.values():
-                yield key, acc

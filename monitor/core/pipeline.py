@@ -4,7 +4,7 @@
 windows behind the watermark and evaluates every window boundary it passed, for every tracked
 scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
 resolve), and returns the window stats and alerts produced. ``finish()`` does the same for the
-end of a finite archive. The Faust shell (``monitor.stream_alerts``) and the backtest call
+end of a finite archive. The Faust shell (``monitor.stream.alerts``) and the backtest call
 exactly these methods; the state round-trips through plain dicts for Faust tables.
 """
 
@@ -14,13 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.alerts import AlertState, Window, states_from_alerts, transition
-from monitor.detection import DetectorState, step
-from monitor.schemas import Alert, Evidence, ScoredDocument, WindowStat
-from monitor.settings import RuleSettings, Settings
-from monitor.windowing import (
+from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
+from foundation.sectors import SectorLookup
+from foundation.settings import RuleSettings, Settings
+from monitor.core.detection import DetectorState, step
+from monitor.core.lifecycle import (
+    AlertState,
+    Window,
+    latest_per_fingerprint,
+    states_from_alerts,
+    transition,
+)
+from monitor.core.windowing import (
     ClosedWindow,
-    SectorLookup,
     WindowAcc,
     WindowAggregator,
     from_epoch,
@@ -273,9 +279,10 @@ class AlertPipeline:
         (e.g. the embedded broker was restarted, taking the changelogs with it), so they are
         not fired a second time. Returns how many were restored."""
         rules = {r.name for r in self.rules}
-        states = states_from_alerts(alerts)
+        latest = latest_per_fingerprint(alerts)
+        states = states_from_alerts(latest.values())
         n = 0
-        for a in alerts_latest(alerts):
+        for a in latest.values():
             if a.fingerprint not in states or a.rule not in rules:
                 continue
             key = scope_key(a.scope_kind, a.scope)
@@ -287,12 +294,3 @@ class AlertPipeline:
                 self.changed.add(key)
                 n += 1
         return n
-
-
-def alerts_latest(alerts: Iterable[Alert]) -> list[Alert]:
-    latest: dict[str, Alert] = {}
-    for a in alerts:
-        cur = latest.get(a.fingerprint)
-        if cur is None or a.updated_at >= cur.updated_at:
-            latest[a.fingerprint] = a
-    return list(latest.values())

@@ -7,6 +7,7 @@ Kafka never duplicates a row. The dashboard reads these tables and nothing else.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     event,
     select,
@@ -32,8 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
-from monitor.schemas import Alert, ScoredDocument, WindowStat, utcnow
+from foundation.errors import StoreError
+from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -184,7 +188,22 @@ def make_engine(url: str, create: bool = True) -> Engine:
             metadata.create_all(engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot create schema in {url!r}: {exc}") from None
+        ensure_indexes(engine)
     return engine
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the indexes the dashboard reads through, on a store made before they existed.
+
+    ``create_all`` only creates missing tables, so an older store lacks newer indexes.
+    Failing (e.g. a read-only database user) only costs speed, so it is logged, not raised.
+    """
+    for table in (documents, window_stats, alerts):
+        for idx in table.indexes:
+            try:
+                idx.create(bind=engine, checkfirst=True)
+            except SQLAlchemyError as exc:
+                log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
 
 
 def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -323,11 +342,43 @@ class Store:
         now = utcnow()
         return _upsert(self.engine, source_health, [{**r, "updated_at": now} for r in rows])
 
-    def count_documents(self) -> int:
-        from sqlalchemy import func
-
+    def source_health_rows(self) -> list[dict[str, Any]]:
+        """Every source's stored health row (counters, last success and error), as dicts."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
+            return [dict(r) for r in conn.execute(select(source_health)).mappings().all()]
+
+    def was_delivered(self, alert: Alert, sink: str) -> bool:
+        """True when this very notification (fingerprint, status, update) reached ``sink``."""
+        c = deliveries.c
+        stmt = select(c.state).where(
+            and_(
+                c.fingerprint == alert.fingerprint,
+                c.status == alert.status,
+                c.updated_at == alert.updated_at,
+                c.sink == sink,
+            )
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none() == "delivered"
+
+    def firing_alert_payloads(self) -> list[dict[str, Any]]:
+        """The stored payload of every alert row whose status is firing."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alerts.c.payload).where(alerts.c.status == "firing"))
+            return [payload for (payload,) in rows.all()]
+
+    def corrections_with_text(self, task: str) -> list[tuple[str, str, str | None, str | None]]:
+        """(document id, new label, title, summary) of every correction of ``task`` to a
+        stored document, oldest first per document."""
+        c, d = corrections.c, documents.c
+        stmt = (
+            select(c.document_id, c.new, d.title, d.summary)
+            .join(documents, d.id == c.document_id)
+            .where(c.field == task)
+            .order_by(c.document_id, c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt).all()]
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -42,7 +42,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.settings import RuleSettings
+from foundation.settings import RuleSettings
 
 # Weight of a hot window in the baseline, relative to a normal one (see module docstring).
 HOT_WINDOW_WEIGHT = 0.25

@@ -16,8 +16,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.alerts import AlertGroup
-from monitor.schemas import Alert, isoformat
+from foundation.schemas import Alert, isoformat
+from monitor.core.lifecycle import AlertGroup
 
 TIMESTAMP_HEADER = "X-Finpulse-Timestamp"
 SIGNATURE_HEADER = "X-Finpulse-Signature"

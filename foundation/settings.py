@@ -28,7 +28,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from monitor.errors import ConfigError
+from foundation import paths
+from foundation.errors import ConfigError
+from foundation.http import USER_AGENT
 
 CONFIG_ENV = "FINPULSE_CONFIG"
 
@@ -45,7 +47,7 @@ class BrokerSettings(Section):
     topic_prefix: str = "finpulse"
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    # The embedded Tansu broker mis-reports end offsets for multi-record batches (BROKER.md),
+    # Tansu mis-reports end offsets for multi-record batches (docs/operations.md),
     # so it needs producer_max_batch_size=1; real Kafka keeps the client default.
     embedded: bool = True
 
@@ -54,7 +56,8 @@ class BrokerSettings(Section):
 
 
 class StoreSettings(Section):
-    url: str = "sqlite:///.finpulse/finpulse.db"
+    # Unset: SQLite under data_dir (Settings fills it in).
+    url: str = paths.store_url(paths.DEFAULT_DATA_DIR)
 
 
 class ModelSettings(Section):
@@ -95,7 +98,7 @@ class RuleSettings(Section):
     persistence_n: int = Field(3, ge=1)
     resolve_after_windows: int = Field(3, ge=1)
     # negative_share: share test (+ negative-volume test when require_volume);
-    # volume: window count against its baseline only (see monitor/detection.py).
+    # volume: window count against its baseline only (see monitor/core/detection.py).
     kind: Literal["negative_share", "volume"] = "negative_share"
     # The tests judge the sum of the last span_windows windows (a rolling span).
     span_windows: int = Field(12, ge=1)
@@ -148,8 +151,8 @@ class SourceSettings(Section):
 class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
-    archive_dir: str = ".finpulse/archive"
-    user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+    archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
+    user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
 
@@ -172,7 +175,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    data_dir: str = ".finpulse"
+    data_dir: str = paths.DEFAULT_DATA_DIR
     log_level: str = "INFO"
     broker: BrokerSettings = BrokerSettings()
     store: StoreSettings = StoreSettings()
@@ -190,6 +193,16 @@ class Settings(BaseSettings):
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return v
+
+    @model_validator(mode="after")
+    def _under_data_dir(self) -> Settings:
+        # The store and the archive default to data_dir, wherever data_dir is set; a value
+        # given explicitly (TOML, environment, code) is kept as given.
+        if "url" not in self.store.model_fields_set:
+            self.store.url = paths.store_url(self.data_dir)
+        if "archive_dir" not in self.ingest.model_fields_set:
+            self.ingest.archive_dir = paths.archive_dir(self.data_dir)
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -231,3 +244,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+
+
+def get_settings(ctx: Any) -> Settings:
+    """The validated Settings for a CLI subcommand (loaded once by the root click group)."""
+    settings: Settings = ctx.find_root().obj["settings"]
+    return settings

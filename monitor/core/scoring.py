@@ -3,22 +3,10 @@ offline backtest (no Faust import, so the backtest stays broker-free)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
+from foundation.schemas import Document, ScoredDocument
 from models.base import Prediction
-from monitor.schemas import Document, ScoredDocument
-
-
-def language_supported(language: str | None, languages: Sequence[str]) -> bool:
-    """True when the document's language (primary subtag, e.g. ``en`` of ``en-US``) is handled.
-
-    A document without a language tag is scored: most English feeds do not declare one.
-    """
-    if not language:
-        return True
-    primary = language.strip().lower().replace("_", "-").split("-")[0]
-    return primary in {lang.lower() for lang in languages}
 
 
 def skipped(doc: Document, reason: str) -> ScoredDocument:

@@ -1,7 +1,7 @@
 """Stream side of alerting: aggregation, detection and notification agents on the Faust app.
 
-``register`` is called by ``monitor.app.create_app``; the windowing, detection and alert
-lifecycle it drives are the pure modules beside it (``monitor.alert_pipeline``), the very code
+``register`` is called by ``monitor.stream.app.create_app``; the windowing, detection and alert
+lifecycle it drives are the pure modules beside it (``monitor.core.pipeline``), the very code
 the backtest runs.
 
 Topology (kept simple and correct rather than wide):
@@ -12,7 +12,7 @@ Topology (kept simple and correct rather than wide):
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
-BROKER.md measured at ~2k events/s with tables on this box). The state (open windows,
+measured at ~2k events/s with tables on the 2-core box). The state (open windows,
 baselines, alert lifecycle per scope, plus the watermark) lives in a Faust table whose
 changelog lets a restarted worker resume where it stopped: no window is lost and no alert
 fires a second time. When the table comes back empty but the store still lists firing alerts
@@ -25,10 +25,12 @@ import json
 import logging
 from typing import Any
 
+from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from foundation.settings import Settings
+from foundation.store import Store
 from ingest.tickers import default_sector_lookup
-from monitor.alert_pipeline import META_KEY, AlertPipeline
-from monitor.offload import Offload
-from monitor.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from monitor.core.pipeline import META_KEY, AlertPipeline
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +40,10 @@ BATCH = 500
 BATCH_WITHIN_S = 1.0
 
 
-def stored_firing_alerts(store: Any) -> list[Alert]:
+def stored_firing_alerts(store: Store) -> list[Alert]:
     """Alerts whose latest stored row is firing (the store's view after a broker loss)."""
-    from sqlalchemy import select
-
-    from monitor.store import alerts as alerts_table
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(alerts_table.c.payload).where(alerts_table.c.status == "firing")
-        ).all()
     out = []
-    for (payload,) in rows:
+    for payload in store.firing_alert_payloads():
         try:
             out.append(Alert.model_validate(payload))
         except ValueError:
@@ -70,7 +64,7 @@ def dead_letter_bytes(alert: Alert, sink: str, error: str, attempts: int) -> byt
     ).encode()
 
 
-def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
+def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
     """Attach the aggregate/detect/notify agents to ``app``."""
     agg_topic = app.topic(
         settings.broker.topic(AGG_TOPIC),
@@ -170,7 +164,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
             counters["alerts"] += len(out.alerts)
 
     if settings.sinks:
-        from monitor.notifiers import Dispatcher
+        from monitor.stream.notifiers import Dispatcher
 
         async def to_dead_topic(alert: Alert, sink: str, error: str, attempts: int) -> None:
             await topics.alerts_dead.send(
@@ -182,6 +176,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         dispatcher = Dispatcher(
             settings.sinks,
             store=store,
+            offload=pool,
             dead_letter=to_dead_topic,
             external_url=settings.alerts.dashboard_url,
         )

@@ -1,0 +1,1 @@
+"""The finpulse command line, on top of every package."""

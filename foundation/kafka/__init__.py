@@ -1,0 +1,1 @@
+"""Kafka helpers: topic names, the embedded broker, the one publisher."""

@@ -1,0 +1,1 @@
+"""The backtest: replay an archive through the same pipeline the worker runs."""

@@ -1,0 +1,2 @@
+"""The pure alerting core: windowing, detection, alert lifecycle, pipeline stages, payloads
+and scoring (no I/O, no clock)."""

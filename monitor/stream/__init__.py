@@ -1,0 +1,1 @@
+"""The stream shell: the Faust app and its agents, the alert stream, notifiers, offload."""
