@@ -133,6 +133,19 @@ def test_out_guard_protects_existing_models_and_the_shipped_one(setup, tmp_path)
     assert ok.exit_code == 0, ok.output
 
 
+def test_cli_distillation_options_reach_the_card(setup, tmp_path):
+    encoder, data, texts, teacher = setup
+    out = tmp_path / "cli"
+    args = ["train", "--data-dir", str(data), "--encoder", str(encoder), "--out", str(out)]
+    args += ["--teacher", str(teacher), "--unlabelled", str(texts), "--name", "cli-distilled"]
+    args += ["--max-steps", "2", "--batch-size", "8", "--max-length", "16", "--no-progress"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "card.json").read_text())
+    assert card["name"] == "cli-distilled" and f"--teacher {teacher}" in card["command"]
+    assert card["config"]["unlabelled"] == str(texts)
+
+
 def test_default_out_is_runs_name(setup, tmp_path, monkeypatch):
     encoder, data, _, _ = setup
     monkeypatch.chdir(tmp_path)
