@@ -96,6 +96,10 @@ class OnnxNet:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.inter_op_num_threads = 1
+        # No busy-waiting between runs: ORT's threads spin by default, which on a small shared
+        # CPU steals the cores from everything else (measured: torch fp32 beside an idle ORT
+        # session dropped from ~100 to ~2 texts/s).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.heads = {t: None for t in tasks}  # only the names: batched_probabilities reads them
         self.path = path
