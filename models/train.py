@@ -94,9 +94,6 @@ class TrainConfig:
     distill_weight: float = 1.0
     distill_temperature: float = 1.0
     max_unlabelled: int = 0  # 0 = every line of ``unlabelled``
-    # Sentiment dev sets scored besides the tweets' (name -> csv); news headlines by default
-    # when <data_dir>/news/dev.csv exists. They count in the model-selection score.
-    eval_only: bool = False
     command: str = ""
     progress: bool = True
 
@@ -109,7 +106,9 @@ class TaskData:
     task: str = ""  # the head a dev-only set scores (news -> sentiment); "" = its own name
 
 
-DEV_ONLY = {"news": "sentiment"}  # <data_dir>/<name>/dev.csv: scored, never trained on
+# <data_dir>/<name>/dev.csv -> the head that scores it: scored at every evaluation (and in the
+# model-selection score) when the file exists, never trained on.
+DEV_ONLY = {"news": "sentiment"}
 
 
 def load_task_data(cfg: TrainConfig) -> dict[str, TaskData]:
