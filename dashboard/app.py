@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 from flask import jsonify, request
 from sqlalchemy import text
 
-from dashboard import auth, queries
+from dashboard import auth, paths, queries
 from dashboard.context import Context
 from dashboard.explanations import Explainer
 from dashboard.filters import RANGES, Filters, parse_query, to_query
@@ -278,7 +278,10 @@ def create_app(
         enable_mcp=False,
     )
     secret = settings.dashboard.secret_key
-    auth.install(app.server, users, secret.get_secret_value() if secret else None)
+    auth.install(
+        app.server, users, secret.get_secret_value() if secret else None, settings.dashboard
+    )
+    paths.install_not_found(app.server)
     app.layout = _layout()
     _register_shell(app, ctx)
     _register_api(app, ctx)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from foundation import metrics
 from foundation.schemas import utcnow
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class HealthBook:
             return self._get(name)
 
     def add(self, name: str, **deltas: int) -> None:
+        metrics.DOCUMENTS_IN.labels("ingest").inc(deltas.get("fetched", 0))
+        metrics.DOCUMENTS_OUT.labels("ingest").inc(deltas.get("published", 0))
         with self._lock:
             c = self._get(name)
             for key, value in deltas.items():
@@ -67,12 +70,15 @@ class HealthBook:
             c.polls += 1
             c.not_modified += int(not_modified)
             c.last_success = self._clock()
+        metrics.SOURCE_FETCHES.labels(name, "success").inc()
+        metrics.SOURCE_LAST_SUCCESS.labels(name).set(c.last_success.timestamp())
 
     def error(self, name: str, message: str) -> None:
         with self._lock:
             c = self._get(name)
             c.errors += 1
             c.last_error = message[:2000]
+        metrics.SOURCE_FETCHES.labels(name, "error").inc()
 
     def warn(self, name: str, message: str) -> None:
         """A problem that did not stop the poll (a partly broken feed): recorded, not counted."""
@@ -112,6 +118,9 @@ class HealthBook:
 
                     last = last.replace(tzinfo=UTC)  # SQLite gives naive datetimes: UTC
                 c.last_success = c.last_success or last
+            for name, c in self.sources.items():
+                if c.last_success is not None:  # a source silent since before the restart
+                    metrics.SOURCE_LAST_SUCCESS.labels(name).set(c.last_success.timestamp())
 
     def write(self, store: Store) -> int:
         """Upsert every source's row; a store error is logged, never fatal to ingest."""

@@ -106,6 +106,8 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
     from foundation.kafka.broker import check_reachable, create_topics, resolve_bootstrap
     from foundation.kafka.topics import settings_topics
+    from foundation.metrics import start_exporter
+    from foundation.store import Store
     from monitor.stream.app import create_app
 
     settings = get_settings(ctx)
@@ -113,6 +115,8 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
         )
+    # The store first: a schema older than the code is one error naming `finpulse db upgrade`.
+    store = Store.from_settings(settings.store)
     bootstrap = resolve_bootstrap(settings)
     started = time.monotonic()
     check_reachable(bootstrap)
@@ -128,7 +132,8 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     t_model = time.monotonic()
     classifier = load_classifier(settings.model)
     log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
-    app = create_app(settings, classifier=classifier)
+    app = create_app(settings, classifier=classifier, store=store)
+    start_exporter(settings.metrics, "worker")
     log.info(
         "starting worker against %s (%.1f s since start)", bootstrap, time.monotonic() - started
     )

@@ -8,7 +8,7 @@ Topology (kept simple and correct rather than wide):
 
   scored (N partitions) --monitor-forward--> <prefix>.monitor-agg (1 partition, key "all")
   monitor-agg --monitor-aggregate--> table monitor-state (changelog) + window-stats + alerts
-  alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store
+  alerts --monitor-notify--> store.outbox --delivery loop per sink--> sinks / alerts.dead
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
@@ -21,14 +21,17 @@ fires a second time. When the table comes back empty but the store still lists f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+from foundation import metrics
+from foundation.retry import backoff_delay
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
 from foundation.store import Store
-from ingest.tickers import default_sector_lookup
+from ingest.tickers import default_index, default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.stream.offload import Offload
 
@@ -90,12 +93,15 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
     holder: dict[str, AlertPipeline] = {}
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
+    known_names = default_index().name_tokens()
     counters = {"windows": 0, "alerts": 0, "late": 0, "bad": 0}
 
     def pipeline() -> AlertPipeline:
         p = holder.get("p")
         if p is None:
-            p = AlertPipeline(settings, track_updates=True, sectors=sectors)
+            p = AlertPipeline(
+                settings, track_updates=True, sectors=sectors, known_names=known_names
+            )
             items = {k: v for k, v in table.items() if k != META_KEY and v}
             meta = table.get(META_KEY)
             p.load(meta, items)
@@ -137,6 +143,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
                     continue
                 if p.add(doc) == "late":
                     counters["late"] += 1
+                    metrics.LATE_DOCUMENTS.inc()
             out = p.advance()
             for key, dump in p.take_changes().items():
                 if dump is None:
@@ -156,6 +163,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             for a in out.alerts:
                 await topics.alerts.send(key=a.fingerprint.encode(), value=a.to_bytes())
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
+                metrics.ALERTS.labels(a.rule, a.status).inc()
             if stats:
                 await pool.run(store.upsert_window_stats, list(stats.values()))
             if out.alerts:
@@ -164,7 +172,7 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             counters["alerts"] += len(out.alerts)
 
     if settings.sinks:
-        from monitor.stream.notifiers import Dispatcher
+        from monitor.stream.delivery import Deliverer
 
         async def to_dead_topic(alert: Alert, sink: str, error: str, attempts: int) -> None:
             await topics.alerts_dead.send(
@@ -173,16 +181,24 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
             )
 
         # Built here so a missing secret stops the worker at start with a ConfigError.
-        dispatcher = Dispatcher(
-            settings.sinks,
-            store=store,
-            offload=pool,
-            dead_letter=to_dead_topic,
-            external_url=settings.alerts.dashboard_url,
+        deliverer = Deliverer.from_settings(
+            settings, store, offload=Offload("finpulse-outbox"), dead_letter=to_dead_topic
         )
+
+        if deliverer.refresh_interval_s:
+            try:  # alerts firing before a restart are kept alive in Alertmanager too
+                deliverer.remember(stored_firing_alerts(store))
+            except Exception as exc:
+                log.warning("could not read firing alerts from the store: %s", exc)
+
+            @app.timer(deliverer.refresh_interval_s)
+            async def keep_alive() -> None:
+                await deliverer.refresh()
 
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:
+            # Persist first (the outbox); the delivery loops send. The Kafka offset is
+            # committed after the rows are stored, so an alert event is never lost.
             async for values in stream.take(100, within=1.0):
                 alerts = []
                 for raw in values:
@@ -190,12 +206,29 @@ def register(app: Any, settings: Settings, topics: Any, store: Store) -> None:
                         alerts.append(Alert.from_bytes(raw))
                     except SchemaError as exc:
                         log.error("dropping undecodable alert payload: %s", exc)
-                if alerts:
-                    await dispatcher.dispatch(alerts)
+                failures = 0
+                while alerts:
+                    try:
+                        await deliverer.enqueue(alerts)
+                        break
+                    except Exception as exc:  # the store is down: hold the batch, retry
+                        failures += 1
+                        delay = backoff_delay(failures, base=1.0, cap=60.0)
+                        log.error(
+                            "cannot persist %d notification(s) (%s); retrying in %.0f s",
+                            len(alerts),
+                            type(exc).__name__,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)
+
+        @app.task
+        async def deliver() -> None:
+            await deliverer.run()
 
         @app.on_before_shutdown.connect
-        async def _close_dispatcher(sender: Any, **kwargs: Any) -> None:
-            await dispatcher.aclose()
+        async def _close_deliverer(sender: Any, **kwargs: Any) -> None:
+            await deliverer.aclose()
 
     @app.timer(60.0)
     async def report() -> None:

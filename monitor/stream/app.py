@@ -16,6 +16,7 @@ from typing import Any
 
 import faust
 
+from foundation import metrics
 from foundation.errors import BrokerError
 from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
@@ -25,6 +26,7 @@ from foundation.settings import Settings
 from foundation.store import Store
 from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
+from monitor.stream.lag import register_lag
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,8 @@ async def classify_batch(
         else:
             out[i] = skipped(d, skip_reason(d.language))
     if todo:
-        results = await engine.classify_many([docs[i].text for i in todo])
+        with metrics.timed(metrics.MODEL_LATENCY):
+            results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):
             if isinstance(res, BaseException):
                 log.error("classifying document %s failed: %s", docs[i].id, res)
@@ -180,7 +183,7 @@ def create_app(
         **extra,
     )
     topics = build_topics(app, settings)
-    store = store if store is not None else Store(settings.store.url)
+    store = store if store is not None else Store.from_settings(settings.store)
     model = _Model(settings, classifier)
     stats = {"classified": 0, "skipped": 0, "stored": 0, "bad": 0}
     max_batch = settings.model.max_batch_size
@@ -202,9 +205,12 @@ def create_app(
                     docs.append(Document.from_bytes(raw))
                 except SchemaError as exc:
                     stats["bad"] += 1
+                    metrics.DOCUMENTS_BAD.labels("classify").inc()
                     log.error("dropping undecodable document payload: %s", exc)
+            metrics.DOCUMENTS_IN.labels("classify").inc(len(values))
             if not docs:
                 continue
+            metrics.BATCH_SIZE.labels("classify").observe(len(docs))
             model.in_flight += 1
             try:
                 engine = await model.engine()
@@ -217,8 +223,10 @@ def create_app(
                 )
             finally:
                 model.in_flight -= 1
+            metrics.DOCUMENTS_OUT.labels("classify").inc(len(results))
             for sd in results:
                 stats["classified" if sd.scored else "skipped"] += 1
+                metrics.count_skipped(sd)
 
     @app.agent(topics.scored, name="store-sink")
     async def store_sink(stream: Any) -> None:
@@ -229,8 +237,10 @@ def create_app(
                     batch.append(ScoredDocument.from_bytes(raw))
                 except SchemaError as exc:
                     log.error("dropping undecodable scored payload: %s", exc)
+            metrics.DOCUMENTS_IN.labels("store").inc(len(values))
             if batch:
                 stats["stored"] += await store_pool.run(store.upsert_scored, batch)
+                metrics.DOCUMENTS_OUT.labels("store").inc(len(batch))
 
     @app.timer(30.0)
     async def report() -> None:
@@ -263,4 +273,5 @@ def create_app(
     from monitor.stream import alerts as stream_alerts
 
     stream_alerts.register(app, settings, topics, store)
+    register_lag(app)
     return app

@@ -55,6 +55,9 @@ def pipeline_env(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., dict[s
             FINPULSE_DATA_DIR=str(tmp_path / "data"),
             FINPULSE_STORE__URL=f"sqlite:///{tmp_path / 'store.db'}",
             FINPULSE_MODEL__PATH="baseline",
+            # Any free port: tests run several workers at once (the port is logged).
+            FINPULSE_METRICS__WORKER_PORT="0",
+            FINPULSE_METRICS__INGEST_PORT="0",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

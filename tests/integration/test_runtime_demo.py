@@ -36,6 +36,8 @@ def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port
         FINPULSE_DATA_DIR=str(tmp_path / ".finpulse"),
         FINPULSE_STORE__URL=f"sqlite:///{tmp_path / '.finpulse' / 'finpulse.db'}",
         FINPULSE_MODEL__PATH="baseline",
+        FINPULSE_METRICS__WORKER_PORT="0",
+        FINPULSE_METRICS__INGEST_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     log = (tmp_path / "demo.log").open("wb")

@@ -12,8 +12,8 @@ from foundation.store import Store, corrections
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path}/f.db")
+def store(store_url):
+    s = Store(store_url)
     docs = [
         ScoredDocument(
             document=Document(
