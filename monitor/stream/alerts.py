@@ -6,36 +6,49 @@ the backtest runs.
 
 Topology (kept simple and correct rather than wide):
 
-  scored (N partitions) --monitor-forward--> <prefix>.monitor-agg (1 partition, key "all")
+  documents (N partitions) --classify--> scored (N partitions; the store sink reads it)
+                                    \--> <prefix>.monitor-agg (1 partition): one record per
+                                          classify batch and input partition, tagged with it
   monitor-agg --monitor-aggregate--> table monitor-state (changelog) + window-stats + alerts
   alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
-BROKER.md measured at ~2k events/s with tables on this box). The state (open windows,
-baselines, alert lifecycle per scope, plus the watermark) lives in a Faust table whose
-changelog lets a restarted worker resume where it stopped: no window is lost and no alert
-fires a second time. When the table comes back empty but the store still lists firing alerts
-(the embedded broker keeps nothing across its own restart), those are re-armed from the store.
+BROKER.md measured at ~2k events/s with tables on this box). The watermark is the minimum
+over the *input* partitions' event clocks (monitor.core.watermarks), so a full-speed replay,
+whose partitions the worker reads at different paces, gives the backtest's windows: no
+document is late because another partition ran ahead. A document with an implausible time
+(foundation.eventtime, judged against its record's timestamp) or a lone jump far ahead of its
+partition is counted per source and kept out of the windows: it never moves the watermark.
+The state (open windows, baselines, alert lifecycle per scope, plus the watermarks and the
+last applied offset) lives in a Faust table whose changelog lets a restarted worker resume
+where it stopped: no window is lost, no alert fires a second time, and records redelivered
+after the restart (at-least-once) are skipped by offset, neither applied twice nor counted
+late. When the table comes back empty but the store still lists firing alerts (the embedded
+broker keeps nothing across its own restart), those are re-armed from the store.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
+from foundation.eventtime import implausible_ts
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from ingest.tickers import default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
+from monitor.core.watermarks import PartitionWatermarks
+from monitor.stream.batches import read_batch
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
 
 AGG_TOPIC = "monitor-agg"
 STATE_TABLE = "monitor-state"
-BATCH = 500
-BATCH_WITHIN_S = 1.0
+# The stream shell's own state in the table: watermarks and the last applied offset.
+STREAM_KEY = "__stream__"
 
 
 def stored_firing_alerts(store: Any) -> list[Alert]:
@@ -70,9 +83,9 @@ def dead_letter_bytes(alert: Alert, sink: str, error: str, attempts: int) -> byt
     ).encode()
 
 
-def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
-    """Attach the aggregate/detect/notify agents to ``app``."""
-    agg_topic = app.topic(
+def aggregate_topic(app: Any, settings: Any) -> Any:
+    """The internal single-partition topic classify sends batches to (monitor.stream.batches)."""
+    return app.topic(
         settings.broker.topic(AGG_TOPIC),
         key_type=bytes,
         value_type=bytes,
@@ -81,6 +94,24 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         partitions=1,
         internal=True,
     )
+
+
+def _dump_doc(doc: ScoredDocument) -> Any:
+    return json.loads(doc.to_bytes())
+
+
+def _load_doc(d: Any) -> ScoredDocument:
+    return ScoredDocument.model_validate(d)
+
+
+def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = None) -> None:
+    """Attach the aggregate/detect/notify agents to ``app``; records go out via ``sender``
+    (monitor.stream.sender; Faust's producer when None)."""
+    if sender is None:
+        from monitor.stream.sender import Sender
+
+        sender = Sender(None)
+    agg_topic = topics.aggregate if topics.aggregate is not None else aggregate_topic(app, settings)
     import faust
 
     table = app.Table(
@@ -93,16 +124,29 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     pool = Offload("finpulse-alert-store")
-    holder: dict[str, AlertPipeline] = {}
+    holder: dict[str, Any] = {}
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
-    counters = {"windows": 0, "alerts": 0, "late": 0, "bad": 0}
+    counters = {
+        "windows": 0,
+        "alerts": 0,
+        "late": 0,
+        "bad": 0,
+        "redelivered": 0,
+        "outliers": 0,
+        "implausible": 0,
+    }
+    # Documents kept out of the windows for an implausible time: reason -> source -> count.
+    refused: dict[str, dict[str, int]] = {}
+    ss = settings.stream
+    batch = ss.batch_size
+    within = ss.batch_within_ms / 1000.0
 
     def pipeline() -> AlertPipeline:
         p = holder.get("p")
         if p is None:
             p = AlertPipeline(settings, track_updates=True, sectors=sectors)
-            items = {k: v for k, v in table.items() if k != META_KEY and v}
+            items = {k: v for k, v in table.items() if k not in (META_KEY, STREAM_KEY) and v}
             meta = table.get(META_KEY)
             p.load(meta, items)
             if not items and meta is None:
@@ -115,34 +159,74 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
                     log.info("re-armed %d firing alert(s) from the store", n)
             else:
                 log.info("resumed alert state: %d scope(s) from the changelog", len(items))
-            holder["p"] = p
+            wm: PartitionWatermarks[ScoredDocument] = PartitionWatermarks(
+                range(settings.broker.partitions),
+                idle_s=ss.idle_partition_s,
+                max_jump_s=ss.max_jump_s,
+                confirm=ss.jump_confirm,
+            )
+            saved = table.get(STREAM_KEY) or {}
+            wm.load(saved.get("wm"), _load_doc)
+            holder["p"], holder["wm"] = p, wm
+            holder["offset"] = saved.get("offset")
         return p
 
     @app.on_partitions_revoked.connect
     async def _forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
         # Another worker may own the aggregation partition until it comes back here; the
         # in-memory pipeline is rebuilt from the (then current) table on the next batch.
-        holder.pop("p", None)
+        holder.clear()
 
-    @app.agent(topics.scored, name="monitor-forward")
-    async def forward(stream: Any) -> None:
-        # One partition downstream: every document of a scope, one watermark.
-        async for value in stream:
-            await agg_topic.send(key=b"all", value=value)
+    def refuse(doc: ScoredDocument, reason: str) -> None:
+        per = refused.setdefault(reason, {})
+        src = doc.document.source
+        per[src] = per.get(src, 0) + 1
+        counters["implausible" if reason in ("future", "too-old") else "outliers"] += 1
+        if per[src] <= 3:  # the first few per source and reason; the counts say the rest
+            log.warning(
+                "document %s from %s kept out of the windows: published %s is %s",
+                doc.id,
+                src,
+                doc.document.published.isoformat(),
+                "an outlier in its partition" if reason == "outlier" else reason,
+            )
 
     @app.agent(agg_topic, name="monitor-aggregate")
     async def aggregate(stream: Any) -> None:
-        async for values in stream.take(BATCH, within=BATCH_WITHIN_S):
+        async for events in stream.take_events(batch, within=within):
             p = pipeline()
-            for raw in values:
+            wm: PartitionWatermarks[ScoredDocument] = holder["wm"]
+            last = holder.get("offset")
+            for ev in events:
+                offset = ev.message.offset
+                if last is not None and offset <= last:
+                    # Applied before a restart (the changelog has it): not again, not late.
+                    counters["redelivered"] += 1
+                    continue
+                last = offset
                 try:
-                    doc = ScoredDocument.from_bytes(raw)
+                    part, docs, bad = read_batch(ev.value)
                 except SchemaError as exc:
                     counters["bad"] += 1
-                    log.error("dropping undecodable scored payload: %s", exc)
+                    log.error("dropping undecodable aggregation record: %s", exc)
                     continue
-                if p.add(doc) == "late":
-                    counters["late"] += 1
+                counters["bad"] += bad
+                arrival = ev.message.timestamp or time.time()
+                for doc in docs:
+                    if not doc.scored:
+                        continue
+                    ts = doc.document.published.timestamp()
+                    why = implausible_ts(ts, arrival)
+                    if why is not None:
+                        refuse(doc, why)
+                        continue
+                    for item, verdict in wm.observe(part, ts, arrival, doc):
+                        if verdict == "outlier":
+                            refuse(item, "outlier")
+                        elif p.agg.add(item, advance_clock=False) == "late":
+                            counters["late"] += 1
+            holder["offset"] = last
+            p.agg.advance_clock(wm.clock)
             out = p.advance()
             for key, dump in p.take_changes().items():
                 if dump is None:
@@ -150,17 +234,22 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
                 else:
                     table[key] = dump
             table[META_KEY] = p.dump_meta()
+            table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last}
             # Every changed window is in out.updated (drained before windows close), so a
             # closed window's final figures were already sent: out.closed would only repeat.
             stats: dict[tuple[str, str, Any], WindowStat] = {}
             for w in out.updated:
                 stats[(w.scope_kind, w.scope, w.window_start)] = w
-            for w in stats.values():
-                await topics.window_stats.send(
-                    key=f"{w.scope_kind}:{w.scope}".encode(), value=w.to_bytes()
-                )
+            await sender.send_all(
+                [
+                    *(
+                        (topics.window_stats, f"{w.scope_kind}:{w.scope}".encode(), w.to_bytes())
+                        for w in stats.values()
+                    ),
+                    *((topics.alerts, a.fingerprint.encode(), a.to_bytes()) for a in out.alerts),
+                ]
+            )
             for a in out.alerts:
-                await topics.alerts.send(key=a.fingerprint.encode(), value=a.to_bytes())
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
             if stats:
                 await pool.run(store.upsert_window_stats, list(stats.values()))
@@ -205,12 +294,17 @@ def register(app: Any, settings: Any, topics: Any, store: Any) -> None:
     @app.timer(60.0)
     async def report() -> None:
         log.info(
-            "monitor: %(windows)d window updates, %(alerts)d alerts, %(late)d late, %(bad)d bad",
+            "monitor: %(windows)d window updates, %(alerts)d alerts, %(late)d late, %(bad)d bad, "
+            "%(redelivered)d redelivered, %(implausible)d implausible times, "
+            "%(outliers)d outliers",
             counters,
         )
+        if refused:
+            log.info("kept out of the windows (reason -> source -> documents): %s", refused)
 
     @app.on_before_shutdown.connect
     async def _close_pool(sender: Any, **kwargs: Any) -> None:
         pool.close()
 
     app.finpulse_monitor = counters
+    app.finpulse_refused = refused

@@ -25,6 +25,8 @@ from foundation.settings import Settings
 from foundation.store import Store
 from models.base import Prediction, TextClassifier
 from monitor.core.scoring import scored, skipped
+from monitor.stream.batches import batch_value
+from monitor.stream.sender import Sender
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class Topics:
     window_stats: Any
     alerts: Any
     alerts_dead: Any
+    # Internal: classify -> aggregate, one partition (monitor.stream.alerts).
+    aggregate: Any = None
 
 
 def build_topics(app: faust.App, settings: Settings) -> Topics:
@@ -50,12 +54,15 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
             partitions=settings.broker.partitions,
         )
 
+    from monitor.stream.alerts import aggregate_topic
+
     return Topics(
         documents=topic(topic_names.DOCUMENTS),
         scored=topic(topic_names.SCORED),
         window_stats=topic(topic_names.WINDOW_STATS),
         alerts=topic(topic_names.ALERTS),
         alerts_dead=topic(topic_names.ALERTS_DEAD),
+        aggregate=aggregate_topic(app, settings),
     )
 
 
@@ -203,7 +210,12 @@ def create_app(
     max_batch = settings.model.max_batch_size
     within = max(settings.model.max_wait_ms, 1.0) / 1000.0
     languages = list(settings.model.languages)
+    sink_batch = settings.stream.batch_size
+    sink_within = settings.stream.batch_within_ms / 1000.0
     store_pool = Offload("finpulse-store")
+    # Embedded broker: data records through a batching producer of their own; Faust's
+    # one-record batches stay for the changelogs (monitor/stream/sender.py).
+    sender = Sender(url.removeprefix("kafka://") if embedded else None)
 
     @app.task
     async def load_model() -> None:
@@ -212,14 +224,17 @@ def create_app(
 
     @app.agent(topics.documents, name="classify")
     async def classify(stream: Any) -> None:
-        async for values in stream.take(max_batch, within=within):
+        async for events in stream.take_events(max_batch, within=within):
             docs: list[Document] = []
-            for raw in values:
+            parts: list[int] = []
+            for ev in events:
                 try:
-                    docs.append(Document.from_bytes(raw))
+                    docs.append(Document.from_bytes(ev.value))
                 except SchemaError as exc:
                     stats["bad"] += 1
                     log.error("dropping undecodable document payload: %s", exc)
+                    continue
+                parts.append(ev.message.partition)
             if not docs:
                 continue
             model.in_flight += 1
@@ -227,10 +242,25 @@ def create_app(
                 engine = await model.engine()
                 name = getattr(model.classifier, "name", "unknown")
                 results = await classify_batch(docs, engine, name, languages)
-                # Send the batch concurrently: awaiting each send in turn costs a broker round
-                # trip per document when the producer sends one record per request (embedded).
-                await asyncio.gather(
-                    *(topics.scored.send(key=sd.id.encode(), value=sd.to_bytes()) for sd in results)
+                blobs = [sd.to_bytes() for sd in results]
+                # One record per document on the scored topic (the contract), and one per
+                # input partition of this batch to the aggregation, tagged with that
+                # partition for its per-partition watermarks (documents in partition order).
+                by_part: dict[int, list[bytes]] = {}
+                for part, blob in zip(parts, blobs, strict=True):
+                    by_part.setdefault(part, []).append(blob)
+                # All queued, then all acks awaited (monitor.stream.sender).
+                await sender.send_all(
+                    [
+                        *(
+                            (topics.scored, sd.id.encode(), blob)
+                            for sd, blob in zip(results, blobs, strict=True)
+                        ),
+                        *(
+                            (topics.aggregate, b"p%d" % part, batch_value(part, bl))
+                            for part, bl in by_part.items()
+                        ),
+                    ]
                 )
             finally:
                 model.in_flight -= 1
@@ -239,7 +269,7 @@ def create_app(
 
     @app.agent(topics.scored, name="store-sink")
     async def store_sink(stream: Any) -> None:
-        async for values in stream.take(500, within=0.5):
+        async for values in stream.take(sink_batch, within=sink_within):
             batch = []
             for raw in values:
                 try:
@@ -272,12 +302,14 @@ def create_app(
         await model.drain(timeout=5.0)
         await model.close()
         store_pool.close()
+        await sender.stop()
 
     app.finpulse_topics = topics  # type: ignore[attr-defined]
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
+    app.finpulse_sender = sender  # type: ignore[attr-defined]
 
     from monitor.stream import alerts as stream_alerts
 
-    stream_alerts.register(app, settings, topics, store)
+    stream_alerts.register(app, settings, topics, store, sender=sender)
     return app
