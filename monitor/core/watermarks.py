@@ -26,6 +26,8 @@ partition's documents can fall behind the watermark while the partition is read 
 - After a restart (:meth:`load`) arrival times start afresh: every partition is expected
   again, as at the first start, so a worker that was down does not see them all as idle.
 
+:meth:`PartitionWatermarks.admit` puts the plausibility rule (foundation.eventtime) in front:
+a time far after the record's arrival, or before 1995, is refused and touches no clock.
 The caller (the stream shell) applies released records to its windows and moves the window
 watermark to :attr:`PartitionWatermarks.clock` minus the allowed lateness. The state
 round-trips through plain dicts (a Faust table) with :meth:`dump` / :meth:`load`.
@@ -37,9 +39,11 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from foundation.eventtime import implausible_ts
+
 T = TypeVar("T")
 
-Verdict = Literal["apply", "outlier"]
+Verdict = Literal["apply", "outlier", "future", "too-old"]
 
 
 @dataclass(slots=True)
@@ -121,6 +125,18 @@ class PartitionWatermarks(Generic[T]):
                 part.held = []
         self._advance()
         return out
+
+    def admit(
+        self, partition: Hashable, ts: float, arrival: float, item: T
+    ) -> list[tuple[T, Verdict]]:
+        """:meth:`observe` behind the plausibility rule (foundation.eventtime): a record whose
+        time is implausible for its arrival is refused at once and touches no clock."""
+        why = implausible_ts(ts, arrival)
+        if why == "future":
+            return [(item, "future")]
+        if why == "too-old":
+            return [(item, "too-old")]
+        return self.observe(partition, ts, arrival, item)
 
     def tick(self, arrival: float) -> None:
         """Arrival time passed without records (e.g. an empty poll): idleness may advance."""

@@ -35,7 +35,6 @@ import logging
 import time
 from typing import Any
 
-from foundation.eventtime import implausible_ts
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from ingest.tickers import default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
@@ -169,6 +168,8 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
             wm.load(saved.get("wm"), _load_doc)
             holder["p"], holder["wm"] = p, wm
             holder["offset"] = saved.get("offset")
+            # Last documents offset applied, per documents partition.
+            holder["inputs"] = dict(saved.get("inputs") or {})
         return p
 
     @app.on_partitions_revoked.connect
@@ -197,6 +198,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
             p = pipeline()
             wm: PartitionWatermarks[ScoredDocument] = holder["wm"]
             last = holder.get("offset")
+            inputs: dict[str, int] = holder["inputs"]
             for ev in events:
                 offset = ev.message.offset
                 if last is not None and offset <= last:
@@ -205,24 +207,28 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
                     continue
                 last = offset
                 try:
-                    part, docs, bad = read_batch(ev.value)
+                    part, offsets, docs, bad = read_batch(ev.value)
                 except SchemaError as exc:
                     counters["bad"] += 1
                     log.error("dropping undecodable aggregation record: %s", exc)
                     continue
                 counters["bad"] += bad
                 arrival = ev.message.timestamp or time.time()
-                for doc in docs:
+                key = str(part)
+                for doc, offset in zip(docs, offsets, strict=True):
+                    if offset is not None:
+                        seen = inputs.get(key)
+                        if seen is not None and offset <= seen:
+                            # Classified again after a restart of the worker: already applied.
+                            counters["redelivered"] += 1
+                            continue
+                        inputs[key] = offset
                     if not doc.scored:
                         continue
                     ts = doc.document.published.timestamp()
-                    why = implausible_ts(ts, arrival)
-                    if why is not None:
-                        refuse(doc, why)
-                        continue
-                    for item, verdict in wm.observe(part, ts, arrival, doc):
-                        if verdict == "outlier":
-                            refuse(item, "outlier")
+                    for item, verdict in wm.admit(part, ts, arrival, doc):
+                        if verdict != "apply":
+                            refuse(item, verdict)
                         elif p.agg.add(item, advance_clock=False) == "late":
                             counters["late"] += 1
             holder["offset"] = last
@@ -234,7 +240,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
                 else:
                     table[key] = dump
             table[META_KEY] = p.dump_meta()
-            table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last}
+            table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last, "inputs": inputs}
             # Every changed window is in out.updated (drained before windows close), so a
             # closed window's final figures were already sent: out.closed would only repeat.
             stats: dict[tuple[str, str, Any], WindowStat] = {}

@@ -226,7 +226,7 @@ def create_app(
     async def classify(stream: Any) -> None:
         async for events in stream.take_events(max_batch, within=within):
             docs: list[Document] = []
-            parts: list[int] = []
+            where: list[tuple[int, int]] = []  # (partition, offset) of each document
             for ev in events:
                 try:
                     docs.append(Document.from_bytes(ev.value))
@@ -234,7 +234,7 @@ def create_app(
                     stats["bad"] += 1
                     log.error("dropping undecodable document payload: %s", exc)
                     continue
-                parts.append(ev.message.partition)
+                where.append((ev.message.partition, ev.message.offset))
             if not docs:
                 continue
             model.in_flight += 1
@@ -246,9 +246,11 @@ def create_app(
                 # One record per document on the scored topic (the contract), and one per
                 # input partition of this batch to the aggregation, tagged with that
                 # partition for its per-partition watermarks (documents in partition order).
-                by_part: dict[int, list[bytes]] = {}
-                for part, blob in zip(parts, blobs, strict=True):
-                    by_part.setdefault(part, []).append(blob)
+                by_part: dict[int, tuple[list[int], list[bytes]]] = {}
+                for (part, offset), blob in zip(where, blobs, strict=True):
+                    offs, bl = by_part.setdefault(part, ([], []))
+                    offs.append(offset)
+                    bl.append(blob)
                 # All queued, then all acks awaited (monitor.stream.sender).
                 await sender.send_all(
                     [
@@ -257,8 +259,8 @@ def create_app(
                             for sd, blob in zip(results, blobs, strict=True)
                         ),
                         *(
-                            (topics.aggregate, b"p%d" % part, batch_value(part, bl))
-                            for part, bl in by_part.items()
+                            (topics.aggregate, b"p%d" % part, batch_value(part, offs, bl))
+                            for part, (offs, bl) in by_part.items()
                         ),
                     ]
                 )
