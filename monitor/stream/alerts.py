@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zlib
 from typing import Any
 
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
@@ -46,8 +47,12 @@ log = logging.getLogger(__name__)
 
 AGG_TOPIC = "monitor-agg"
 STATE_TABLE = "monitor-state"
-# The stream shell's own state in the table: watermarks and the last applied offset.
+# The stream shell's own state in the table: watermarks and the last applied offsets.
 STREAM_KEY = "__stream__"
+# Scope states are written in this many table records, not one per scope: every scope changes
+# at each window boundary, and on the embedded broker each changelog record costs a broker
+# round trip (one-record batches, BROKER.md), which made the changelog the bottleneck.
+STATE_SHARDS = 32
 
 
 def stored_firing_alerts(store: Any) -> list[Alert]:
@@ -80,6 +85,31 @@ def dead_letter_bytes(alert: Alert, sink: str, error: str, attempts: int) -> byt
         },
         sort_keys=True,
     ).encode()
+
+
+def shard_of(scope_key: str) -> str:
+    """The table key holding a scope's state: scopes are grouped into STATE_SHARDS records."""
+    return f"__shard{zlib.crc32(scope_key.encode()) % STATE_SHARDS:02d}__"
+
+
+def load_shards(table: Any, mirror: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Scope dumps from the table (shards, and per-scope keys of older versions); fills
+    ``mirror`` with the shards. Returns (scope key -> dump, the older per-scope keys)."""
+    items: dict[str, Any] = {}
+    legacy: list[str] = []
+    for k, v in list(table.items()):
+        if k in (META_KEY, STREAM_KEY) or not v:
+            continue
+        if k.startswith("__shard"):
+            mirror[k] = dict(v)
+        else:
+            legacy.append(k)
+            items[k] = v
+    for key in legacy:
+        mirror.setdefault(shard_of(key), {}).setdefault(key, items[key])
+    for shard in mirror.values():
+        items.update(shard)
+    return items, legacy
 
 
 def aggregate_topic(app: Any, settings: Any) -> Any:
@@ -124,6 +154,9 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
     )
     pool = Offload("finpulse-alert-store")
     holder: dict[str, Any] = {}
+    # The table value of each shard (scope key -> dump), and the shards changed this batch.
+    mirror: dict[str, dict[str, Any]] = {}
+    dirty: set[str] = set()
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
     counters = {
@@ -145,9 +178,12 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
         p = holder.get("p")
         if p is None:
             p = AlertPipeline(settings, track_updates=True, sectors=sectors)
-            items = {k: v for k, v in table.items() if k not in (META_KEY, STREAM_KEY) and v}
+            items, legacy = load_shards(table, mirror)
             meta = table.get(META_KEY)
             p.load(meta, items)
+            for key in legacy:  # per-scope keys of older versions: moved into shards
+                table.pop(key, None)
+                dirty.add(shard_of(key))
             if not items and meta is None:
                 try:
                     n = p.restore_alerts(stored_firing_alerts(store))
@@ -177,6 +213,8 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
         # Another worker may own the aggregation partition until it comes back here; the
         # in-memory pipeline is rebuilt from the (then current) table on the next batch.
         holder.clear()
+        mirror.clear()
+        dirty.clear()
 
     def refuse(doc: ScoredDocument, reason: str) -> None:
         per = refused.setdefault(reason, {})
@@ -235,10 +273,16 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
             p.agg.advance_clock(wm.clock)
             out = p.advance()
             for key, dump in p.take_changes().items():
+                sh = shard_of(key)
                 if dump is None:
-                    table.pop(key, None)
+                    if mirror.get(sh, {}).pop(key, None) is not None:
+                        dirty.add(sh)
                 else:
-                    table[key] = dump
+                    mirror.setdefault(sh, {})[key] = dump
+                    dirty.add(sh)
+            for sh in sorted(dirty):
+                table[sh] = dict(mirror.get(sh, {}))
+            dirty.clear()
             table[META_KEY] = p.dump_meta()
             table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last, "inputs": inputs}
             # Every changed window is in out.updated (drained before windows close), so a
