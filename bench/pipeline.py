@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -464,7 +464,9 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--docs", type=int, default=5000, help="documents per run")
     ap.add_argument("--model", default="shipped", help="shipped, baseline or a model folder")
     ap.add_argument("--unbatched-docs", type=int, default=None, help="default: min(docs, 1000)")
@@ -488,7 +490,9 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {"bench": "pipeline", "model": args.model, "docs": n}
     device = "cpu"
     if "raw" in parts:
-        rate, device, _clf = raw_throughput(args.model, [d["title"] or d["summary"] for d in docs[:n]])
+        rate, device, _clf = raw_throughput(
+            args.model, [d["title"] or d["summary"] for d in docs[:n]]
+        )
         del _clf
         rows["raw"] = {"docs": n, "docs_per_s": round(rate, 1)}
         result["raw_docs_per_s"] = round(rate, 1)
@@ -501,7 +505,9 @@ def main(argv: list[str] | None = None) -> None:
             return None if args.profile is None else args.profile / f"{name}.txt"
 
         if "pipeline" in parts:
-            rows["pipeline"] = run_pipeline(broker, tmp, docs[:n], args.model, profile=prof("pipeline"))
+            rows["pipeline"] = run_pipeline(
+                broker, tmp, docs[:n], args.model, profile=prof("pipeline")
+            )
         if "unbatched" in parts:
             m = args.unbatched_docs or min(n, 1000)
             rows["unbatched"] = run_pipeline(
@@ -509,7 +515,9 @@ def main(argv: list[str] | None = None) -> None:
             )
         if "ceiling" in parts:
             m = args.ceiling_docs or max(n, 10000)
-            rows["ceiling"] = run_pipeline(broker, tmp, docs[:m], "baseline", profile=prof("ceiling"))
+            rows["ceiling"] = run_pipeline(
+                broker, tmp, docs[:m], "baseline", profile=prof("ceiling")
+            )
     pipe = rows.get("pipeline", {})
     result.update(
         {

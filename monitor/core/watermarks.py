@@ -104,7 +104,9 @@ class PartitionWatermarks(Generic[T]):
         part = self.parts.get(partition)
         if part is None:
             part = self.parts[partition] = PartitionClock()
-        part.last_arrival = arrival if part.last_arrival is None else max(part.last_arrival, arrival)
+        part.last_arrival = (
+            arrival if part.last_arrival is None else max(part.last_arrival, arrival)
+        )
         out: list[tuple[T, Verdict]] = []
         if part.max_ts is None:
             part.max_ts = ts

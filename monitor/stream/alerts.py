@@ -7,7 +7,7 @@ the backtest runs.
 Topology (kept simple and correct rather than wide):
 
   documents (N partitions) --classify--> scored (N partitions; the store sink reads it)
-                                    \--> <prefix>.monitor-agg (1 partition): one record per
+                                    +--> <prefix>.monitor-agg (1 partition): one record per
                                           classify batch and input partition, tagged with it
   monitor-agg --monitor-aggregate--> table monitor-state (changelog) + window-stats + alerts
   alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store

@@ -26,8 +26,8 @@ from foundation.store import Store
 from models.base import Prediction, TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
-from monitor.stream.sender import Sender
 from monitor.stream.offload import Offload
+from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
 

@@ -110,7 +110,9 @@ def read_alerts(bootstrap: str, topic: str):
 def settled(db: Path, expected_docs: int, in_windows: int) -> bool:
     try:
         docs = rows(db, "select count(*) from documents")[0][0]
-        counted = rows(db, "select coalesce(sum(count), 0) from window_stats where scope_kind='all'")
+        counted = rows(
+            db, "select coalesce(sum(count), 0) from window_stats where scope_kind='all'"
+        )
     except sqlite3.Error:
         return False
     return docs >= expected_docs and counted[0][0] >= in_windows
@@ -207,7 +209,9 @@ def test_worker_killed_mid_replay_ends_with_the_same_windows_none_late(
     n = len(docs)
 
     w1 = start_worker(env)
-    res = finpulse(["replay", str(archive), "--no-progress", "--max-rate", "1500"], env, timeout=120)
+    res = finpulse(
+        ["replay", str(archive), "--no-progress", "--max-rate", "1500"], env, timeout=120
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert wait(lambda: rows(db, "select count(*) from documents")[0][0] >= n // 3, 120)
     os.killpg(w1.proc.pid, signal.SIGKILL)
@@ -220,3 +224,14 @@ def test_worker_killed_mid_replay_ends_with_the_same_windows_none_late(
     assert rows(db, "select count(*) from documents")[0][0] == n
     assert rows(db, "select coalesce(sum(late), 0) from window_stats")[0][0] == 0
     assert window_rows(db) == expected
+
+
+def test_replay_of_a_garbage_file_fails_with_a_message(tmp_path, pipeline_env, finpulse):
+    env = pipeline_env()
+    junk = tmp_path / "junk.jsonl"
+    long_id = bad_doc("x" * 5000, "2022-11-01T00:00:00Z")
+    junk.write_text("not json\n[1, 2]\n" + json.dumps(long_id) + "\n")
+    res = finpulse(["replay", str(junk), "--no-progress"], env, timeout=60)
+    assert res.returncode != 0
+    assert "no valid document" in res.stderr and "3 line(s) were refused" in res.stderr
+    assert "id: String should have at most 64 characters" in res.stdout

@@ -198,7 +198,9 @@ def test_arbitrary_timestamps_bounded_work_and_monotone_clock(records):
 
 @given(
     times=st.lists(
-        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)),
+        st.datetimes(
+            min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)
+        ),
         min_size=1,
         max_size=40,
     ),
@@ -229,7 +231,9 @@ def test_no_single_record_wedges_the_windows(times, parts):
 
 def scored_doc(doc_id: str, published: datetime) -> ScoredDocument:
     return ScoredDocument(
-        document=Document(id=doc_id, source="Wire", title="Bank lender slides", published=published),
+        document=Document(
+            id=doc_id, source="Wire", title="Bank lender slides", published=published
+        ),
         topic="financials",
         sentiment="negative",
         sentiment_probs={"negative": 0.8, "neutral": 0.1, "positive": 0.1},
