@@ -92,8 +92,9 @@ def load(model: str) -> Any:
     return load_classifier(ModelSettings(path=None if model == "shipped" else model))
 
 
-def raw_throughput(model: str, texts: list[str]) -> tuple[float, str, Any]:
-    """Docs/s of the inference engine alone over ``texts`` (after a short warm-up)."""
+def raw_throughput(model: str, texts: list[str]) -> tuple[float, float, str]:
+    """Docs/s and CPU ms per document of the inference engine alone over ``texts`` (after a
+    short warm-up), in this process."""
     import asyncio
 
     from foundation.settings import ModelSettings
@@ -101,15 +102,17 @@ def raw_throughput(model: str, texts: list[str]) -> tuple[float, str, Any]:
 
     clf = load(model)
     ms = ModelSettings()
+    cpu: dict[str, float] = {}
 
     async def run() -> float:
         async with InferenceEngine(
             clf, max_batch_size=ms.max_batch_size, max_wait_ms=ms.max_wait_ms
         ) as eng:
             await eng.classify_many(texts[: min(len(texts), 2 * ms.max_batch_size)])
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             res = await eng.classify_many(texts)
             dt = time.perf_counter() - t
+            cpu["s"] = time.process_time() - c
         bad = sum(isinstance(r, BaseException) for r in res)
         if bad:
             raise SystemExit(f"raw model: {bad} of {len(texts)} texts failed")
@@ -117,7 +120,7 @@ def raw_throughput(model: str, texts: list[str]) -> tuple[float, str, Any]:
 
     rate = asyncio.run(run())
     device = str(getattr(clf, "device", "cpu"))
-    return rate, device, clf
+    return rate, 1000.0 * cpu["s"] / len(texts), device
 
 
 # -- one pipeline run --------------------------------------------------------------------------
@@ -264,6 +267,7 @@ def run_pipeline(
     *,
     unbatched: bool = False,
     profile: Path | None = None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """Replay ``docs`` at full speed through a fresh worker; throughput and latencies."""
     from foundation.settings import Settings
@@ -301,8 +305,9 @@ def run_pipeline(
         cpu0 = cpu_seconds(worker.proc.pid)
         broker_cpu0 = cpu_seconds(broker.proc.pid) if broker.proc else 0.0
         t_replay = time.time()
+        paced = ["--max-rate", str(rate)] if rate else []
         rep = subprocess.run(
-            [sys.executable, "-m", "cli.main", "replay", str(archive), "--no-progress"],
+            [sys.executable, "-m", "cli.main", "replay", str(archive), "--no-progress", *paced],
             env=env,
             cwd=REPO,
             capture_output=True,
@@ -478,6 +483,9 @@ def main(argv: list[str] | None = None) -> None:
         help="run only these parts (repeatable)",
     )
     ap.add_argument("--profile", type=Path, default=None, help="py-spy profiles into DIR")
+    ap.add_argument(
+        "--rate", type=float, default=None, help="replay at a steady N docs/s (latency runs)"
+    )
     ap.add_argument("--json", action="store_true", help="(the final JSON line is always printed)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
@@ -490,12 +498,12 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {"bench": "pipeline", "model": args.model, "docs": n}
     device = "cpu"
     if "raw" in parts:
-        rate, device, _clf = raw_throughput(
+        rate, cpu_ms, device = raw_throughput(
             args.model, [d["title"] or d["summary"] for d in docs[:n]]
         )
-        del _clf
-        rows["raw"] = {"docs": n, "docs_per_s": round(rate, 1)}
+        rows["raw"] = {"docs": n, "docs_per_s": round(rate, 1), "worker_cpu_ms_per_doc": cpu_ms}
         result["raw_docs_per_s"] = round(rate, 1)
+        result["raw_cpu_ms_per_doc"] = round(cpu_ms, 3)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="finpulse-bench-") as d, EmbeddedBroker() as broker:
@@ -506,17 +514,23 @@ def main(argv: list[str] | None = None) -> None:
 
         if "pipeline" in parts:
             rows["pipeline"] = run_pipeline(
-                broker, tmp, docs[:n], args.model, profile=prof("pipeline")
+                broker, tmp, docs[:n], args.model, profile=prof("pipeline"), rate=args.rate
             )
         if "unbatched" in parts:
             m = args.unbatched_docs or min(n, 1000)
             rows["unbatched"] = run_pipeline(
-                broker, tmp, docs[:m], args.model, unbatched=True, profile=prof("unbatched")
+                broker,
+                tmp,
+                docs[:m],
+                args.model,
+                unbatched=True,
+                profile=prof("unbatched"),
+                rate=args.rate,
             )
         if "ceiling" in parts:
             m = args.ceiling_docs or max(n, 10000)
             rows["ceiling"] = run_pipeline(
-                broker, tmp, docs[:m], "baseline", profile=prof("ceiling")
+                broker, tmp, docs[:m], "baseline", profile=prof("ceiling"), rate=args.rate
             )
     pipe = rows.get("pipeline", {})
     result.update(
@@ -527,6 +541,18 @@ def main(argv: list[str] | None = None) -> None:
                 if pipe.get("docs_per_s") and result.get("raw_docs_per_s")
                 else None
             ),
+            # The same ratio in CPU per document (model alone / whole worker and broker): far
+            # less sensitive to what else runs on a shared machine than docs/s.
+            "cpu_ratio": (
+                round(
+                    result["raw_cpu_ms_per_doc"]
+                    / (pipe["worker_cpu_ms_per_doc"] + pipe["broker_cpu_ms_per_doc"]),
+                    3,
+                )
+                if pipe.get("worker_cpu_ms_per_doc") and result.get("raw_cpu_ms_per_doc")
+                else None
+            ),
+            "rate": args.rate,
             "unbatched_docs_per_s": rows.get("unbatched", {}).get("docs_per_s"),
             "ceiling_docs_per_s": rows.get("ceiling", {}).get("docs_per_s"),
             "late": pipe.get("late", rows.get("ceiling", {}).get("late")),
