@@ -6,10 +6,11 @@ the backtest runs.
 
 Topology (kept simple and correct rather than wide):
 
-  documents (N partitions) --classify--> scored (N partitions; the store sink reads it)
+  documents (N partitions) --classify--> scored (N partitions; for other consumers)
                                     +--> <prefix>.monitor-agg (1 partition): one record per
                                           classify batch and input partition, tagged with it
-  monitor-agg --monitor-aggregate--> table monitor-state (changelog) + window-stats + alerts
+  monitor-agg --monitor-aggregate--> store (every document) + table monitor-state
+                                     (changelog) + window-stats + alerts
   alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store
 
 Windows need every document of a scope in one place, and detection needs one event-time
@@ -30,6 +31,7 @@ broker keeps nothing across its own restart), those are re-armed from the store.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -160,6 +162,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
     counters = {
+        "stored": 0,
         "windows": 0,
         "alerts": 0,
         "late": 0,
@@ -237,13 +240,8 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
             wm: PartitionWatermarks[ScoredDocument] = holder["wm"]
             last = holder.get("offset")
             inputs: dict[str, int] = holder["inputs"]
+            batches = []
             for ev in events:
-                offset = ev.message.offset
-                if last is not None and offset <= last:
-                    # Applied before a restart (the changelog has it): not again, not late.
-                    counters["redelivered"] += 1
-                    continue
-                last = offset
                 try:
                     part, offsets, docs, bad = read_batch(ev.value)
                 except SchemaError as exc:
@@ -251,16 +249,27 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
                     log.error("dropping undecodable aggregation record: %s", exc)
                     continue
                 counters["bad"] += bad
-                arrival = ev.message.timestamp or time.time()
+                batches.append((ev.message.offset, ev.message.timestamp, part, offsets, docs))
+            # Every document is stored, redelivered ones too (idempotent upserts: the crash may
+            # have come between the changelog and the store), while the windows are updated.
+            all_docs = [d for *_, docs in batches for d in docs]
+            stored = asyncio.ensure_future(pool.run(store.upsert_scored, all_docs))
+            for offset, stamp, part, offsets, docs in batches:
+                if last is not None and offset <= last:
+                    # Applied before a restart (the changelog has it): not again, not late.
+                    counters["redelivered"] += len(docs)
+                    continue
+                last = offset
+                arrival = stamp or time.time()
                 key = str(part)
-                for doc, offset in zip(docs, offsets, strict=True):
-                    if offset is not None:
+                for doc, doc_offset in zip(docs, offsets, strict=True):
+                    if doc_offset is not None:
                         seen = inputs.get(key)
-                        if seen is not None and offset <= seen:
+                        if seen is not None and doc_offset <= seen:
                             # Classified again after a restart of the worker: already applied.
                             counters["redelivered"] += 1
                             continue
-                        inputs[key] = offset
+                        inputs[key] = doc_offset
                     if not doc.scored:
                         continue
                     ts = doc.document.published.timestamp()
@@ -307,6 +316,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
                 await pool.run(store.upsert_alerts, out.alerts)
             counters["windows"] += len(stats)
             counters["alerts"] += len(out.alerts)
+            counters["stored"] += await stored
 
     if settings.sinks:
         from monitor.stream.notifiers import Dispatcher
@@ -344,7 +354,8 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
     @app.timer(60.0)
     async def report() -> None:
         log.info(
-            "monitor: %(windows)d window updates, %(alerts)d alerts, %(late)d late, %(bad)d bad, "
+            "monitor: %(stored)d documents stored, %(windows)d window updates, "
+            "%(alerts)d alerts, %(late)d late, %(bad)d bad, "
             "%(redelivered)d redelivered, %(implausible)d implausible times, "
             "%(outliers)d outliers",
             counters,

@@ -1,4 +1,5 @@
-"""The Faust application factory: topics, the classify agent and the store sink.
+"""The Faust application factory: topics and the classify agent (storing, windows, detection
+and alerting are attached by ``monitor.stream.alerts.register``).
 
 ``create_app(settings)`` builds a fresh app (no module globals), so tests build their own.
 Values on every topic are raw bytes written by ``Record.to_bytes()``; agents decode with
@@ -26,7 +27,6 @@ from foundation.store import Store
 from models.base import Prediction, TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
-from monitor.stream.offload import Offload
 from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -206,13 +206,10 @@ def create_app(
     topics = build_topics(app, settings)
     store = store if store is not None else Store(settings.store.url)
     model = _Model(settings, classifier)
-    stats = {"classified": 0, "skipped": 0, "stored": 0, "bad": 0}
+    stats = {"classified": 0, "skipped": 0, "bad": 0}
     max_batch = settings.model.max_batch_size
     within = max(settings.model.max_wait_ms, 1.0) / 1000.0
     languages = list(settings.model.languages)
-    sink_batch = settings.stream.batch_size
-    sink_within = settings.stream.batch_within_ms / 1000.0
-    store_pool = Offload("finpulse-store")
     # Embedded broker: data records through a batching producer of their own; Faust's
     # one-record batches stay for the changelogs (monitor/stream/sender.py).
     sender = Sender(url.removeprefix("kafka://") if embedded else None)
@@ -269,22 +266,10 @@ def create_app(
             for sd in results:
                 stats["classified" if sd.scored else "skipped"] += 1
 
-    @app.agent(topics.scored, name="store-sink")
-    async def store_sink(stream: Any) -> None:
-        async for values in stream.take(sink_batch, within=sink_within):
-            batch = []
-            for raw in values:
-                try:
-                    batch.append(ScoredDocument.from_bytes(raw))
-                except SchemaError as exc:
-                    log.error("dropping undecodable scored payload: %s", exc)
-            if batch:
-                stats["stored"] += await store_pool.run(store.upsert_scored, batch)
-
     @app.timer(30.0)
     async def report() -> None:
         log.info(
-            "classified %(classified)d, skipped %(skipped)d, stored %(stored)d, bad %(bad)d",
+            "classified %(classified)d, skipped %(skipped)d, bad %(bad)d",
             stats,
         )
 
@@ -303,7 +288,6 @@ def create_app(
         # store its documents as model errors. Bounded below the worker's stop watchdog.
         await model.drain(timeout=5.0)
         await model.close()
-        store_pool.close()
         await sender.stop()
 
     app.finpulse_topics = topics  # type: ignore[attr-defined]
