@@ -31,6 +31,9 @@ from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
 
+PRODUCTION_BATCH_BYTES = 256 * 1024
+PRODUCTION_LINGER_S = 0.005
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -180,8 +183,14 @@ def create_app(
     embedded = settings.broker.embedded
     extra: dict[str, Any] = {}
     if embedded:
-        # Tansu mis-reports end offsets of multi-record batches (BROKER.md).
+        # Tansu mis-reports end offsets of multi-record batches (BROKER.md). Only the
+        # changelogs go through this producer there (monitor/stream/sender.py).
         extra["producer_max_batch_size"] = 1
+    else:
+        # Real Kafka: every record goes through Faust's producer, in batches of up to
+        # 256 KiB that wait up to 5 ms to fill (the client default is 16 KiB, no wait).
+        extra["producer_max_batch_size"] = PRODUCTION_BATCH_BYTES
+        extra["producer_linger"] = PRODUCTION_LINGER_S
     try:
         url = broker_url(settings)
     except BrokerError:

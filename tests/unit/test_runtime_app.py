@@ -86,4 +86,8 @@ def test_create_app_topics_and_embedded_producer_setting(tmp_path) -> None:
         data_dir=str(tmp_path), broker={"url": "kafka://k:9092", "embedded": False}
     )
     app2 = create_app(prod, store=Store(f"sqlite:///{tmp_path / 's2.db'}"))
-    assert app2.conf.producer_max_batch_size != 1
+    assert app2.conf.producer_max_batch_size == 256 * 1024
+    assert app2.conf.producer_linger == 0.005
+    # The batching data producer is for the embedded broker only.
+    assert app.finpulse_sender.bootstrap == "127.0.0.1:9"
+    assert app2.finpulse_sender.bootstrap is None
