@@ -195,7 +195,12 @@ def create_app(
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
-    app = faust.App(
+    app_class: Any = faust.App
+    if embedded:
+        from monitor.stream.embedded import EmbeddedApp
+
+        app_class = EmbeddedApp
+    app = app_class(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",

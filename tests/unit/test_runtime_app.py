@@ -88,6 +88,20 @@ def test_create_app_topics_and_embedded_producer_setting(tmp_path) -> None:
     app2 = create_app(prod, store=Store(f"sqlite:///{tmp_path / 's2.db'}"))
     assert app2.conf.producer_max_batch_size == 256 * 1024
     assert app2.conf.producer_linger == 0.005
+    # Embedded only: a short consumer fetch wait (Tansu holds fetches for the whole wait).
+    from aiokafka import AIOKafkaConsumer
+
+    from monitor.stream.embedded import EMBEDDED_FETCH_WAIT_MS, EmbeddedTransport
+
+    assert isinstance(app.transport, EmbeddedTransport)
+    assert not isinstance(app2.transport, EmbeddedTransport)
+    thread = app.consumer._thread
+
+    async def make() -> AIOKafkaConsumer:
+        return thread._create_worker_consumer(app.transport)
+
+    consumer = asyncio.run(make())
+    assert consumer._fetch_max_wait_ms == EMBEDDED_FETCH_WAIT_MS
     # The batching data producer is for the embedded broker only.
     assert app.finpulse_sender.bootstrap == "127.0.0.1:9"
     assert app2.finpulse_sender.bootstrap is None
