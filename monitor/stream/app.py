@@ -221,7 +221,12 @@ def create_app(
     store = store if store is not None else Store(settings.store.url)
     model = _Model(settings, classifier)
     stats = {"classified": 0, "skipped": 0, "bad": 0}
-    max_batch = settings.model.max_batch_size
+    # Up to four model batches per take: the engine runs them back to back while the agent
+    # would otherwise leave the model idle during each batch's sends and acks.
+    max_batch = max(
+        settings.model.max_batch_size,
+        min(4 * settings.model.max_batch_size, settings.stream.batch_size),
+    )
     within = max(settings.model.max_wait_ms, 1.0) / 1000.0
     languages = list(settings.model.languages)
     # Embedded broker: data records through a batching producer of their own; Faust's
