@@ -185,15 +185,16 @@ def test_arbitrary_timestamps_bounded_work_and_monotone_clock(records):
     with at most ``confirm`` items, held records stay bounded, the clock never goes back."""
     w: PartitionWatermarks[int] = PartitionWatermarks(range(4), idle_s=30.0, confirm=3)
     prev = None
+    started = time.perf_counter()
     for i, (p, ts, arrival) in enumerate(records):
-        t = time.perf_counter()
         out = w.observe(p, ts, arrival, i)
-        assert time.perf_counter() - t < 0.05
         assert len(out) <= 3
         assert all(len(c.held) < 3 for c in w.parts.values())
         if prev is not None and w.clock is not None:
             assert not (w.clock < prev)
         prev = w.clock if w.clock is not None else prev
+    # Microseconds per record; the bound only catches a loop over event time (a wedge).
+    assert time.perf_counter() - started < 10.0
 
 
 @given(
@@ -226,7 +227,8 @@ def test_no_single_record_wedges_the_windows(times, parts):
                 pipe.agg.add(item, advance_clock=False)
         pipe.agg.advance_clock(w.clock)
         pipe.advance()
-        assert time.perf_counter() - started < 0.5, f"record {t} took too long"
+        # Milliseconds per record; stepping window by window through the years took hours.
+        assert time.perf_counter() - started < 3.0, f"record {t} took too long"
 
 
 def scored_doc(doc_id: str, published: datetime) -> ScoredDocument:
