@@ -148,13 +148,14 @@ def bench_parse() -> dict:
 
 def bench_replay(verify: bool) -> dict:
     from foundation.kafka.broker import EmbeddedBroker
-    from ingest.replay import AioPublisher, replay_files
+    from foundation.kafka.publisher import Publisher
+    from ingest.replay import replay_files
     from ingest.replay_command import REPLAY_BATCH_BYTES
 
     topic = "bench.documents"
     with EmbeddedBroker(topics={topic: 4}) as broker:
         # The publisher `finpulse replay` uses for an unpaced replay.
-        pub = AioPublisher(broker.bootstrap, topic, batch_bytes=REPLAY_BATCH_BYTES, chunk=500)
+        pub = Publisher(broker.bootstrap, topic, batch_bytes=REPLAY_BATCH_BYTES, chunk=500)
         try:
             summary = replay_files([REPLAY], pub)
         finally:

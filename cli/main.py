@@ -19,12 +19,13 @@ COMMANDS: dict[str, str] = {
     "replay": "ingest.replay_command:replay",
     "ingest": "ingest.commands:ingest",
     "feeds": "ingest.commands:feeds",
-    "backtest": "monitor.backtest.commands:backtest",
+    "backtest": "dashboard.commands:backtest",
     "classify": "models.commands:classify",
     "train": "models.commands:train",
     "evaluate": "models.commands:evaluate",
     "dashboard": "dashboard.commands:dashboard",
     "corrections": "dashboard.commands:corrections",
+    "db": "foundation.store.commands:db",
 }
 
 

@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 from flask import jsonify, request
 from sqlalchemy import text
 
-from dashboard import auth, queries
+from dashboard import auth, paths, queries
 from dashboard.context import Context
 from dashboard.explanations import Explainer
 from dashboard.filters import RANGES, Filters, parse_query, to_query
@@ -263,7 +263,6 @@ def create_app(
     """
     users = auth.load_users(settings.dashboard)
     store = store or Store(settings.store.url)
-    queries.ensure_indexes(store.engine)
     ctx = Context(
         settings=settings,
         store=store,
@@ -280,6 +279,7 @@ def create_app(
     )
     secret = settings.dashboard.secret_key
     auth.install(app.server, users, secret.get_secret_value() if secret else None)
+    paths.install_not_found(app.server)
     app.layout = _layout()
     _register_shell(app, ctx)
     _register_api(app, ctx)

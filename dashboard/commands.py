@@ -1,7 +1,10 @@
-"""``finpulse dashboard`` (serve the app) and ``finpulse corrections export``."""
+"""``finpulse dashboard`` (serve the app), ``finpulse corrections export`` and
+``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR] [--cache DIR]``
+(here, above monitor, because its HTML report is a dashboard figure)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -76,7 +79,91 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     settings = get_settings(ctx)
     store = Store(settings.store.url)
     try:
-        n = export_corrections(store.engine, task, Path(out))
+        n = export_corrections(store, task, Path(out))
     finally:
         store.dispose()
     click.echo(f"wrote {n} {task} correction(s) to {out}", err=True)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (alerts and counts).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write a plotly report.")
+@click.option(
+    "--model",
+    "model_path",
+    default=None,
+    help="'baseline' (lexicon baseline) or a model folder; default: the configured/shipped one.",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of cached model outputs (keyed by model identity + document id + text); "
+    "default: <data_dir>/cache/backtest.",
+)
+@click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
+@click.pass_context
+def backtest(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    as_json: bool,
+    html_path: str | None,
+    model_path: str | None,
+    cache_dir: str | None,
+    no_cache: bool,
+) -> None:
+    """Classify, window and detect over archive FILES offline (no broker) and list the alerts
+    that would have been raised. Deterministic: the same input gives the same output.
+
+    Model outputs are cached under --cache, so a second run over the same archive (other rule
+    settings, a new ticker list) skips the model and takes seconds."""
+
+    from dashboard.figures import backtest_figure
+    from foundation.paths import backtest_cache_dir
+    from models.registry import load_classifier, model_folder
+    from monitor.backtest.cache import ClassificationCache, model_identity
+    from monitor.backtest.run import run_backtest
+
+    settings = get_settings(ctx)
+    if model_path is not None:
+        settings = settings.model_copy(
+            update={"model": settings.model.model_copy(update={"path": model_path})}
+        )
+    classifier = load_classifier(settings.model)
+    cache = None
+    if not no_cache:
+        folder = model_folder(settings.model.path)
+        where = Path(cache_dir) if cache_dir else backtest_cache_dir(settings.data_dir)
+        cache = ClassificationCache.open(where, model_identity(classifier, folder))
+    result = run_backtest(list(files), settings, classifier, cache=cache)
+    log.info(
+        "backtest: %d documents, %d scored, %d alerts in %.1fs",
+        result.documents,
+        result.scored,
+        len(result.episodes()),
+        result.seconds,
+    )
+    if html_path:
+        title = (
+            f"finpulse backtest — {', '.join(Path(f).name for f in result.files)} — "
+            f"model {result.model} — {len(result.episodes())} alerts (shaded)"
+        )
+        fig = backtest_figure(result.closed, result.episodes(), title)
+        fig.write_html(str(html_path), include_plotlyjs=True, full_html=True)
+        log.info("wrote %s", html_path)
+    data = result.to_json()
+    if as_json:
+        click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{data['documents']} documents, {data['scored']} scored with {data['model']}, "
+        f"{data['windows']} windows, {data['alert_count']} alerts "
+        f"({data['notifications']} notifications)"
+    )
+    for e in data["alerts"]:
+        click.echo(
+            f"{e['startsAt']} -> {e['endsAt'] or 'still firing'}  {e['scope_kind']}:{e['scope']}"
+            f"  peak share {e['peak'].get('negative_share', 0):.0%}  {e['fingerprint']}"
+        )

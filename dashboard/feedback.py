@@ -12,11 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
 from foundation.errors import StoreError
-from foundation.store import Store, corrections, documents
+from foundation.store import Store
 from models.labels import TASKS
 
 
@@ -51,23 +48,15 @@ def save_correction(
     return SaveResult(saved, unchanged)
 
 
-def iter_corrections(engine: Engine, task: str) -> Iterator[tuple[str, str]]:
+def iter_corrections(store: Store, task: str) -> Iterator[tuple[str, str]]:
     """(text, label) per corrected document for ``task``, the latest correction winning."""
     if task not in TASKS:
         raise StoreError(f"unknown task {task!r}: sentiment or topic")
-    c, d = corrections.c, documents.c
-    stmt = (
-        select(c.document_id, c.new, d.title, d.summary)
-        .join(documents, d.id == c.document_id)
-        .where(c.field == task)
-        .order_by(c.document_id, c.id)
-    )
     latest: dict[str, tuple[str, str]] = {}
-    with engine.connect() as conn:
-        for doc_id, label, title, summary in conn.execute(stmt):
-            text = (title or summary or "").strip()
-            if text:
-                latest[doc_id] = (text, label)
+    for doc_id, label, title, summary in store.corrections_with_text(task):
+        text = (title or summary or "").strip()
+        if text:
+            latest[doc_id] = (text, label)
     yield from latest.values()
 
 
@@ -81,9 +70,9 @@ def write_csv(rows: Iterator[tuple[str, str]], out: TextIO) -> int:
     return n
 
 
-def export_corrections(engine: Engine, task: str, path: Path) -> int:
+def export_corrections(store: Store, task: str, path: Path) -> int:
     """Write the CSV to ``path`` (atomically) and return the number of rows."""
-    rows = list(iter_corrections(engine, task))
+    rows = list(iter_corrections(store, task))
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("w", encoding="utf-8", newline="") as fh:

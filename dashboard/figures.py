@@ -10,15 +10,20 @@ passed in. Times are naive UTC strings (plotly.js does not honour offsets); axis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import plotly.colors as pcolors
 import plotly.io as pio
 
 from dashboard.bands import BandPoint
 from dashboard.queries import AlertRow, Bucket
+from foundation.schemas import WindowStat
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 Figure = dict[str, Any]
 
@@ -436,4 +441,166 @@ def alert_timeline_figure(alerts: Sequence[AlertRow], start: datetime, end: date
         )
     fig["layout"]["xaxis"]["range"] = [naive_utc(start), naive_utc(end)]
     fig["layout"]["yaxis"].update(automargin=True, type="category")
+    return fig
+
+
+def backtest_figure(
+    closed: Sequence[WindowStat],
+    eps: Sequence[dict[str, Any]],
+    title: str,
+    max_scopes: int = 12,
+) -> go.Figure:
+    """The backtest report: negative share and volume per scope over the closed windows,
+    alert episodes (``BacktestResult.episodes()``) shaded. A ``go.Figure`` with subplots (it
+    is written once to a file, so the validation cost the live pages avoid does not matter).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    by_scope: dict[tuple[str, str], int] = {}
+    for e in eps:
+        k = (e["scope_kind"], e["scope"])
+        by_scope[k] = by_scope.get(k, 0) + 1
+    ranked = sorted(by_scope, key=lambda k: (-by_scope[k], k))
+    scopes = [("all", "all"), *[k for k in ranked if k != ("all", "all")]][:max_scopes]
+    # Fill up with the busiest topics, so a quiet run still shows where the volume was.
+    volume: dict[tuple[str, str], int] = {}
+    for w in closed:
+        if w.scope_kind == "topic":
+            volume[(w.scope_kind, w.scope)] = volume.get((w.scope_kind, w.scope), 0) + w.count
+    for k in sorted(volume, key=lambda k: (-volume[k], k)):
+        if len(scopes) >= min(max_scopes, 6):
+            break
+        if k not in scopes:
+            scopes.append(k)
+    series: dict[tuple[str, str], list[WindowStat]] = {k: [] for k in scopes}
+    for w in closed:
+        k = (w.scope_kind, w.scope)
+        if k in series:
+            series[k].append(w)
+    fig = make_subplots(
+        rows=len(scopes),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=[f"{k}: {s}" for k, s in scopes],
+        specs=[[{"secondary_y": True}] for _ in scopes],
+        vertical_spacing=min(0.08, 0.5 / len(scopes)),
+    )
+    all_starts = [w.window_start.timestamp() for w in closed]
+    span_s = (max(all_starts) - min(all_starts)) if all_starts else 0.0
+    size_s = int((closed[0].window_end - closed[0].window_start).total_seconds()) if closed else 300
+    # About 800 points per row at most: bins of whole windows (a month of 5-minute windows
+    # is drawn hourly), so the plot stays readable and light.
+    need = span_s / 800
+    bin_s = next(
+        (
+            c
+            for c in (size_s, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+            if c >= need and c % size_s == 0
+        ),
+        size_s * max(1, math.ceil(need / size_s)),
+    )
+    first_bin = int(min(all_starts) // bin_s * bin_s) if all_starts else 0
+    last_bin = int(max(all_starts) // bin_s * bin_s) if all_starts else 0
+    for row, k in enumerate(scopes, start=1):
+        bins: dict[int, list[float]] = {}
+        for w in series[k]:
+            b = int(w.window_start.timestamp() // bin_s * bin_s)
+            acc = bins.setdefault(b, [0, 0, 0.0])
+            acc[0] += w.count
+            acc[1] += w.negative
+            acc[2] += w.score_sum
+        # Every bin of the range, empty ones included, so lines break where nothing was seen.
+        for b in range(first_bin, last_bin + 1, bin_s):
+            bins.setdefault(b, [0, 0, 0.0])
+        keys = sorted(bins)
+        xs = [datetime.fromtimestamp(b, UTC) for b in keys]
+        counts = [bins[b][0] for b in keys]
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=counts,
+                name=f"volume per {bin_s // 60} min"
+                if bin_s < 3600
+                else f"volume per {bin_s // 3600} h",
+                marker_color="#9fb3c8",
+                opacity=0.5,
+                showlegend=row == 1,
+            ),
+            row=row,
+            col=1,
+            secondary_y=True,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[bins[b][1] / bins[b][0] if bins[b][0] else None for b in keys],
+                name="negative share",
+                mode="lines",
+                line={"color": "#c0392b", "width": 1},
+                connectgaps=False,
+                showlegend=row == 1,
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[bins[b][2] / bins[b][0] if bins[b][0] else None for b in keys],
+                name="mean score",
+                mode="lines",
+                line={"color": "#2c7fb8", "width": 1},
+                showlegend=row == 1,
+            ),
+            row=row,
+            col=1,
+        )
+        starts = []
+        for e in eps:
+            if (e["scope_kind"], e["scope"]) != k:
+                continue
+            start = datetime.fromisoformat(e["startsAt"].replace("Z", "+00:00"))
+            end = (
+                datetime.fromisoformat(e["endsAt"].replace("Z", "+00:00"))
+                if e["endsAt"]
+                else (xs[-1] + timedelta(seconds=bin_s) if xs else start)
+            )
+            # At least one bin wide, so a short alert stays visible on a long range.
+            end = max(end, start + timedelta(seconds=bin_s))
+            fig.add_vrect(
+                x0=start,
+                x1=end,
+                fillcolor="#e74c3c",
+                opacity=0.25,
+                line_width=0,
+                row=row,  # type: ignore[arg-type]
+                col=1,  # type: ignore[arg-type]
+            )
+            starts.append((start, e))
+        if starts:
+            fig.add_trace(
+                go.Scatter(
+                    x=[s for s, _ in starts],
+                    y=[1.05] * len(starts),
+                    mode="markers",
+                    marker={"symbol": "triangle-down", "size": 12, "color": "#e74c3c"},
+                    name="alert",
+                    text=[
+                        f"{e['startsAt']} → {e['endsAt'] or 'firing'}<br>{e['summary']}"
+                        for _, e in starts
+                    ],
+                    hoverinfo="text",
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
+        fig.update_yaxes(range=[-1, 1.15], row=row, col=1, secondary_y=False)
+    fig.update_layout(
+        title=title,
+        height=max(400, 260 * len(scopes)),
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
     return fig

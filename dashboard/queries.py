@@ -28,7 +28,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from foundation.store import (
@@ -191,20 +190,6 @@ class CorrectionRow:
     new: str
     user: str
     at: datetime
-
-
-def ensure_indexes(engine: Engine) -> None:
-    """Create the indexes the dashboard reads through, on a store made before they existed.
-
-    ``create_all`` only creates missing tables, so an older store lacks newer indexes.
-    Failing (e.g. a read-only database user) only costs speed, so it is logged, not raised.
-    """
-    for table in (documents, window_stats, alerts):
-        for idx in table.indexes:
-            try:
-                idx.create(bind=engine, checkfirst=True)
-            except SQLAlchemyError as exc:
-                log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
 
 
 # ---------------------------------------------------------------- extent and buckets

@@ -23,9 +23,5 @@ class ModelError(FinpulseError):
     """A model folder is missing, incomplete, or its labels do not match."""
 
 
-class DeliveryError(FinpulseError):
-    """An alert could not be delivered to a sink."""
-
-
 class StoreError(FinpulseError):
     """The SQL store is unreachable or its schema is incompatible."""

@@ -16,7 +16,7 @@ def setup_logging(level: str = "INFO") -> None:
         format=f"{prefix}%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    for noisy in ("aiokafka", "kafka", "faust", "mode", "urllib3", "httpx", "werkzeug"):
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "urllib3", "httpx", "werkzeug", "alembic"):
         if level != "DEBUG":
             logging.getLogger(noisy).setLevel(logging.WARNING)
     if level != "DEBUG":

@@ -7,7 +7,7 @@ format and the store. ``to_bytes``/``from_bytes`` are the only (de)serialisers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -170,7 +170,3 @@ class Alert(Record):
     evidence: tuple[Evidence, ...] = ()
     dashboard_url: str = ""
     summary: str = ""
-
-
-def dump_json(record: Record) -> dict[str, Any]:
-    return record.model_dump(mode="json")

@@ -28,6 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from foundation import paths
 from foundation.errors import ConfigError
 from foundation.http import USER_AGENT
 
@@ -46,7 +47,7 @@ class BrokerSettings(Section):
     topic_prefix: str = "finpulse"
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    # The embedded Tansu broker mis-reports end offsets for multi-record batches (BROKER.md),
+    # Tansu mis-reports end offsets for multi-record batches (docs/operations.md),
     # so it needs producer_max_batch_size=1; real Kafka keeps the client default.
     embedded: bool = True
 
@@ -55,7 +56,19 @@ class BrokerSettings(Section):
 
 
 class StoreSettings(Section):
-    url: str = "sqlite:///.finpulse/finpulse.db"
+    # Unset: SQLite under data_dir (Settings fills it in).
+    url: str = paths.store_url(paths.DEFAULT_DATA_DIR)
+    # PostgreSQL connection pool per process. A worker holds about 3 connections at once
+    # (store sink, aggregation, notifier); 8 workers + ingest + dashboard at 4 + 4 stay
+    # under PostgreSQL's default max_connections=100.
+    pool_size: int = Field(4, ge=1, le=100)
+    max_overflow: int = Field(4, ge=0, le=100)
+    pool_timeout_s: float = Field(30.0, gt=0)
+    # Transient errors (connection lost, deadlock, serialization failure, SQLite busy) are
+    # retried this many times with jittered back-off; a store that is still starting is
+    # waited for up to connect_timeout_s.
+    retries: int = Field(5, ge=0, le=20)
+    connect_timeout_s: float = Field(60.0, ge=0)
 
 
 class ModelSettings(Section):
@@ -123,13 +136,18 @@ class AlertSettings(Section):
 
 class SinkSettings(Section):
     name: str
-    kind: Literal["webhook", "alertmanager", "slack", "pagerduty"]
+    # alertmanager: Alertmanager's webhook payload (v4) to ``url``; alertmanager_api: the
+    # alerts to Alertmanager's own API, ``url`` being its base (http://alertmanager:9093).
+    kind: Literal["webhook", "alertmanager", "slack", "pagerduty", "alertmanager_api"]
     url: str
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
     max_per_minute: int = Field(60, ge=1)
     max_retries: int = Field(6, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+    # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
+    # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
+    resend_s: float = Field(60.0, gt=0)
 
 
 class SourceSettings(Section):
@@ -149,7 +167,7 @@ class SourceSettings(Section):
 class IngestSettings(Section):
     # Empty: the shipped default list (ingest/default_sources.toml).
     sources: list[SourceSettings] = []
-    archive_dir: str = ".finpulse/archive"
+    archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
 
@@ -180,6 +198,15 @@ class StreamSettings(Section):
     jump_confirm: int = Field(3, ge=1, le=100)
 
 
+class MetricsSettings(Section):
+    # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
+    # container sets host 0.0.0.0 so Prometheus can reach it). Port 0: any free port, logged.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    worker_port: int = Field(9464, ge=0, le=65535)
+    ingest_port: int = Field(9465, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FINPULSE_",
@@ -188,7 +215,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    data_dir: str = ".finpulse"
+    data_dir: str = paths.DEFAULT_DATA_DIR
     log_level: str = "INFO"
     broker: BrokerSettings = BrokerSettings()
     store: StoreSettings = StoreSettings()
@@ -199,6 +226,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
     stream: StreamSettings = StreamSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("log_level")
     @classmethod
@@ -207,6 +235,16 @@ class Settings(BaseSettings):
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return v
+
+    @model_validator(mode="after")
+    def _under_data_dir(self) -> Settings:
+        # The store and the archive default to data_dir, wherever data_dir is set; a value
+        # given explicitly (TOML, environment, code) is kept as given.
+        if "url" not in self.store.model_fields_set:
+            self.store.url = paths.store_url(self.data_dir)
+        if "archive_dir" not in self.ingest.model_fields_set:
+            self.ingest.archive_dir = paths.archive_dir(self.data_dir)
+        return self
 
     @classmethod
     def settings_customise_sources(

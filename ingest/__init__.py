@@ -1,1 +1,1 @@
-"""Sources, normalisation, dedup, tickers, publisher, archive and replay."""
+"""Sources, normalisation, dedup, tickers, poller, archive and replay."""

@@ -18,6 +18,7 @@ import httpx
 from foundation.errors import ConfigError, SourceError
 from foundation.schemas import Document, isoformat, utcnow
 from foundation.settings import Settings, SourceSettings, get_settings
+from foundation.store import Store
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.poller import FetchError, Pipeline, Poller, SourceState, fetch, is_remote
@@ -77,7 +78,7 @@ def run_ingest(
     *,
     sources: Sequence[Source] | None = None,
     archive: Any = None,
-    store: Any = None,
+    store: Store | None = None,
     once: bool = False,
     stop: asyncio.Event | None = None,
 ) -> HealthBook:
@@ -148,8 +149,6 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
     else:
         store = None
         try:
-            from foundation.store import Store
-
             store = Store(settings.store.url)
         except Exception as exc:  # health is useful, not essential
             log.warning("source health will not be stored: %s", exc)
@@ -166,6 +165,10 @@ def ingest(ctx: click.Context, once: bool, only: tuple[str, ...], no_archive: bo
         bootstrap = resolve_bootstrap(settings)
         check_reachable(bootstrap)
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
+        if not once:
+            from foundation.metrics import start_exporter
+
+            start_exporter(settings.metrics, "ingest")
         publisher = Publisher(
             bootstrap,
             settings.broker.topic(DOCUMENTS),

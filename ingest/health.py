@@ -11,9 +11,13 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from foundation import metrics
 from foundation.schemas import utcnow
+
+if TYPE_CHECKING:
+    from foundation.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ class HealthBook:
             return self._get(name)
 
     def add(self, name: str, **deltas: int) -> None:
+        metrics.DOCUMENTS_IN.labels("ingest").inc(deltas.get("fetched", 0))
+        metrics.DOCUMENTS_OUT.labels("ingest").inc(deltas.get("published", 0))
         with self._lock:
             c = self._get(name)
             for key, value in deltas.items():
@@ -64,12 +70,15 @@ class HealthBook:
             c.polls += 1
             c.not_modified += int(not_modified)
             c.last_success = self._clock()
+        metrics.SOURCE_FETCHES.labels(name, "success").inc()
+        metrics.SOURCE_LAST_SUCCESS.labels(name).set(c.last_success.timestamp())
 
     def error(self, name: str, message: str) -> None:
         with self._lock:
             c = self._get(name)
             c.errors += 1
             c.last_error = message[:2000]
+        metrics.SOURCE_FETCHES.labels(name, "error").inc()
 
     def warn(self, name: str, message: str) -> None:
         """A problem that did not stop the poll (a partly broken feed): recorded, not counted."""
@@ -92,14 +101,9 @@ class HealthBook:
                 for name, c in sorted(self.sources.items())
             ]
 
-    def load(self, store: Any) -> None:
+    def load(self, store: Store) -> None:
         """Start from the totals already stored (a restart keeps counting)."""
-        from sqlalchemy import select
-
-        from foundation.store import source_health
-
-        with store.engine.connect() as conn:
-            stored = conn.execute(select(source_health)).mappings().all()
+        stored = store.source_health_rows()
         with self._lock:
             for row in stored:
                 c = self._get(row["source"])
@@ -114,8 +118,11 @@ class HealthBook:
 
                     last = last.replace(tzinfo=UTC)  # SQLite gives naive datetimes: UTC
                 c.last_success = c.last_success or last
+            for name, c in self.sources.items():
+                if c.last_success is not None:  # a source silent since before the restart
+                    metrics.SOURCE_LAST_SUCCESS.labels(name).set(c.last_success.timestamp())
 
-    def write(self, store: Any) -> int:
+    def write(self, store: Store) -> int:
         """Upsert every source's row; a store error is logged, never fatal to ingest."""
         try:
             return int(store.upsert_source_health(self.rows()))

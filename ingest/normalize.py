@@ -26,7 +26,6 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -367,7 +366,3 @@ def as_raw(doc: Document) -> RawItem:
         tickers=doc.tickers,
         flags=doc.flags,
     )
-
-
-def dedupe_flags(flags: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(flags)))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +36,9 @@ from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.sources.base import ParseResult, Source
+
+if TYPE_CHECKING:
+    from foundation.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +337,7 @@ class Poller:
                 return
 
     async def run(
-        self, stop: asyncio.Event, *, health_every_s: float = 30.0, store: Any = None
+        self, stop: asyncio.Event, *, health_every_s: float = 30.0, store: Store | None = None
     ) -> None:
         """Poll until ``stop`` is set; writes source health to ``store`` periodically."""
         tasks = [

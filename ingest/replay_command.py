@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import click
 
@@ -51,7 +50,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     type=int,
     default=REPLAY_BATCH_BYTES,
     show_default=True,
-    help="Producer batch size in bytes (1 = kafka-python, one record per request).",
+    help="Producer batch size in bytes (1 = one record per request).",
 )
 @click.pass_context
 def replay(
@@ -74,12 +73,10 @@ def replay(
     from foundation.kafka.publisher import Publisher
     from foundation.kafka.topics import DOCUMENTS, settings_topics
     from ingest.archive import archive_files
-    from ingest.replay import AioPublisher, replay_files
+    from ingest.replay import replay_files
     from ingest.tickers import tag_document
 
     settings = get_settings(ctx)
-    # kafka-python warns when its IO loop is starved on a busy machine; harmless for a replay.
-    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     if speed is not None and speed <= 0:
         raise ConfigError("--speed must be positive")
     if max_rate is not None and max_rate <= 0:
@@ -91,16 +88,13 @@ def replay(
     create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
     topic = settings.broker.topic(DOCUMENTS)
     paced = speed is not None or max_rate is not None
-    publisher: Any
-    if batch_size > 1:
-        # aiokafka: several times faster than kafka-python for bulk replay (docs/operations.md).
-        publisher = AioPublisher(
-            bootstrap, topic, batch_bytes=batch_size, chunk=1 if paced else 500
-        )
-    else:
-        publisher = Publisher(
-            bootstrap, topic, embedded=True, client_id="finpulse-replay", batch_size=1
-        )
+    publisher = Publisher(
+        bootstrap,
+        topic,
+        client_id="finpulse-replay",
+        batch_bytes=batch_size,
+        chunk=1 if paced or batch_size <= 1 else 500,
+    )
     log.info(
         "replaying %d file(s) to %s on %s%s%s",
         len(files),

@@ -17,13 +17,6 @@ from foundation.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-def check_broker(bootstrap: str, timeout: float = 10.0) -> None:
-    """Fail fast, with one clear line, when the broker cannot be reached within ``timeout``."""
-    from foundation.kafka.broker import check_reachable
-
-    check_reachable(bootstrap, timeout)
-
-
 @click.command()
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
 @click.pass_context
@@ -111,8 +104,10 @@ def run_worker(app: Any, loglevel: str, stop_grace_s: float = STOP_GRACE_S) -> N
 @click.pass_context
 def worker(ctx: click.Context, model_path: str | None) -> None:
     """Run the stream processor (classify + store); scale out by running more of them."""
-    from foundation.kafka.broker import create_topics, resolve_bootstrap
+    from foundation.kafka.broker import check_reachable, create_topics, resolve_bootstrap
     from foundation.kafka.topics import settings_topics
+    from foundation.metrics import start_exporter
+    from foundation.store import Store
     from monitor.stream.app import create_app
 
     settings = get_settings(ctx)
@@ -120,9 +115,11 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
         )
+    # The store first: a schema older than the code is one error naming `finpulse db upgrade`.
+    store = Store.from_settings(settings.store)
     bootstrap = resolve_bootstrap(settings)
     started = time.monotonic()
-    check_broker(bootstrap)
+    check_reachable(bootstrap)
     try:
         create_topics(bootstrap, settings_topics(settings), settings.broker.replication_factor)
     except BrokerError as exc:
@@ -135,7 +132,8 @@ def worker(ctx: click.Context, model_path: str | None) -> None:
     t_model = time.monotonic()
     classifier = load_classifier(settings.model)
     log.info("classifier %s loaded in %.1f s", classifier.name, time.monotonic() - t_model)
-    app = create_app(settings, classifier=classifier)
+    app = create_app(settings, classifier=classifier, store=store)
+    start_exporter(settings.metrics, "worker")
     log.info(
         "starting worker against %s (%.1f s since start)", bootstrap, time.monotonic() - started
     )

@@ -32,7 +32,7 @@ extras=""
 stamp="$VENV/.finpulse-stamp"
 key=$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)$extras
 if [ -f "$stamp" ] && grep -qx "$key" "$stamp" 2>/dev/null \
-   && "$VENV/bin/python" -c "import monitor, torch" 2>/dev/null; then
+   && "$VENV/bin/python" -c "import foundation, cli, monitor, torch" 2>/dev/null; then
   echo "[setup] environment up to date"
 else
   echo "[setup] installing finpulse$extras (about 2 minutes on a fresh machine; log: $VENV/pip.log)"
@@ -49,14 +49,37 @@ else
 fi
 
 if [ $want_test = 1 ]; then
+  # Debian packages the tests use (servers start on loopback ports in temp folders): headless
+  # Chromium for the browser tests, PostgreSQL for the store tier, Prometheus and
+  # Alertmanager for the metrics and alerting tests, docker-compose to validate docker/.
+  missing=()
   if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    missing+=(chromium chromium-driver)
+  fi
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
+    || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  # `docker compose config` validates docker/docker-compose.yml (no daemon needed).
+  { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } \
+    || missing+=(docker-compose)
+  if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-      echo "[setup] installing Debian chromium + chromium-driver for the browser tests"
+      echo "[setup] installing Debian ${missing[*]} for the tests"
       apt-get update -qq >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+      # policy-rc.d exit 101: the packages' own services are not started (the tests start
+      # theirs); an existing policy file is left as it is.
+      own_policy=0
+      if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        own_policy=1
+      fi
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      if [ $own_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
     else
-      echo "[setup] chromium/chromedriver missing: the browser tests will be skipped." >&2
-      echo "        install them with: sudo apt-get install chromium chromium-driver" >&2
+      echo "[setup] missing ${missing[*]}: the tests that need them will be skipped." >&2
+      echo "        install them with: sudo apt-get install ${missing[*]}" >&2
     fi
   fi
 fi

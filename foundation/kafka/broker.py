@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from foundation.errors import BrokerError
+from foundation.paths import broker_address_file
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,7 @@ class EmbeddedBroker:
 
 def address_file(settings: Any) -> Path:
     """Where a running ``finpulse broker`` / ``finpulse demo`` writes its bootstrap address."""
-    return Path(settings.data_dir) / "broker.addr"
+    return broker_address_file(settings.data_dir)
 
 
 def resolve_bootstrap(settings: Any) -> str:

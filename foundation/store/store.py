@@ -6,11 +6,14 @@ Kafka never duplicates a row. The dashboard reads these tables and nothing else.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -25,15 +28,22 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     event,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from foundation import metrics
 from foundation.errors import StoreError
+from foundation.retry import backoff_delay
 from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
+from foundation.settings import StoreSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 metadata = MetaData()
 
@@ -169,25 +179,93 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, create: bool = True) -> Engine:
-    """Engine for ``url``; creates the SQLite folder and the schema when ``create``."""
+def _transient(exc: BaseException) -> bool:
+    """A failure worth retrying: the connection went away, a deadlock or serialization
+    failure (PostgreSQL), or a busy SQLite file."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("40P01", "40001"):  # deadlock_detected, serialization_failure
+        return True
+    return isinstance(exc, OperationalError)
+
+
+def retrying(fn: Callable[[], T], retries: int, what: str, base_s: float = 0.05) -> T:
+    """``fn()``, retried on transient errors; a permanent error or the last one is a
+    StoreError naming ``what``. Only idempotent work may be passed (the upserts)."""
+    for failures in itertools.count(1):
+        try:
+            return fn()
+        except SQLAlchemyError as exc:
+            if failures > retries or not _transient(exc):
+                raise StoreError(f"{what} failed: {exc}") from None
+            delay = backoff_delay(failures, base=base_s, cap=5.0)
+            log.warning("store: %s failed (%s); retry %d in %.2fs", what, exc, failures, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def make_engine(url: str, create: bool = True, options: StoreSettings | None = None) -> Engine:
+    """Engine for ``url``; with ``create``, creates the SQLite folder and the schema of an
+    empty database, and refuses a database whose schema is older than the code."""
+    opts = options or StoreSettings(url=url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        kwargs.update(
+            pool_size=opts.pool_size,
+            max_overflow=opts.max_overflow,
+            pool_timeout=opts.pool_timeout_s,
+            # A connection dropped by a database restart is noticed before use, not mid-write.
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, **kwargs)
     except (SQLAlchemyError, ImportError) as exc:
         raise StoreError(f"cannot open store {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
-        try:
-            metadata.create_all(engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot create schema in {url!r}: {exc}") from None
+        from foundation.store import schema
+
+        _wait_for(engine, opts.connect_timeout_s)
+        schema.prepare(engine)
+        ensure_indexes(engine)
     return engine
 
 
-def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+def _wait_for(engine: Engine, timeout_s: float) -> None:
+    """Wait (bounded) for a database that is still starting, e.g. beside a fresh container."""
+    deadline = time.monotonic() + timeout_s
+    for failures in itertools.count(1):
+        try:
+            with engine.connect():
+                return
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                raise StoreError(f"cannot connect to the store: {exc}") from None
+            delay = min(backoff_delay(failures, base=0.2, cap=5.0), timeout_s)
+            log.warning("store not reachable yet (%s); retrying in %.1fs", exc, delay)
+            time.sleep(delay)
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the indexes the dashboard reads through, on a store made before they existed.
+
+    ``create_all`` only creates missing tables, so an older store lacks newer indexes.
+    Failing (e.g. a read-only database user) only costs speed, so it is logged, not raised.
+    """
+    for table in (documents, window_stats, alerts):
+        for idx in table.indexes:
+            try:
+                idx.create(bind=engine, checkfirst=True)
+            except SQLAlchemyError as exc:
+                log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
+
+
+def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retries: int = 5) -> int:
     if not rows:
         return 0
     keys = [c.name for c in table.primary_key.columns]
@@ -198,8 +276,15 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> int
         ins = sqlite.insert(table)
     update = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in keys}
     stmt = ins.on_conflict_do_update(index_elements=keys, set_=update)
-    with engine.begin() as conn:
-        conn.execute(stmt, list(rows))
+    # Rows in key order: concurrent workers upserting overlapping batches then lock rows in
+    # the same order and cannot deadlock each other (PostgreSQL).
+    ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
+
+    def write() -> None:
+        with metrics.timed(metrics.STORE_WRITE_SECONDS, table.name), engine.begin() as conn:
+            conn.execute(stmt, ordered)
+
+    retrying(write, retries, f"writing {len(rows)} rows to {table.name}")
     return len(rows)
 
 
@@ -248,22 +333,28 @@ def alert_row(a: Alert) -> dict[str, Any]:
 class Store:
     """Thin write/read facade over the tables; one per process."""
 
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(self, url: str, create: bool = True, options: StoreSettings | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, create=create)
+        self.options = options or StoreSettings(url=url)
+        self.engine = make_engine(url, create=create, options=self.options)
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings, create: bool = True) -> Store:
+        """The store of ``settings.store`` with its pool and retry settings."""
+        return cls(settings.url, create=create, options=settings)
 
     def upsert_scored(self, docs: Iterable[ScoredDocument]) -> int:
         # Last write per id wins inside one batch too (a batch may hold a redelivery).
         rows = {s.id: scored_row(s) for s in docs}
-        return _upsert(self.engine, documents, list(rows.values()))
+        return _upsert(self.engine, documents, list(rows.values()), self.options.retries)
 
     def upsert_window_stats(self, stats: Iterable[WindowStat]) -> int:
         rows = {(w.scope_kind, w.scope, w.window_start): window_row(w) for w in stats}
-        return _upsert(self.engine, window_stats, list(rows.values()))
+        return _upsert(self.engine, window_stats, list(rows.values()), self.options.retries)
 
     def upsert_alerts(self, items: Iterable[Alert]) -> int:
         rows = {(a.fingerprint, a.starts_at): alert_row(a) for a in items}
-        return _upsert(self.engine, alerts, list(rows.values()))
+        return _upsert(self.engine, alerts, list(rows.values()), self.options.retries)
 
     def record_delivery(
         self,
@@ -283,13 +374,13 @@ class Store:
             "error": error,
             "at": utcnow(),
         }
-        _upsert(self.engine, deliveries, [row])
+        _upsert(self.engine, deliveries, [row], self.options.retries)
         if state == "dead":
             dead = {k: row[k] for k in ("fingerprint", "status", "updated_at", "sink", "at")}
             dead.update(
                 error=error or "", attempts=attempts, payload=json.loads(alert.model_dump_json())
             )
-            _upsert(self.engine, dead_letters, [dead])
+            _upsert(self.engine, dead_letters, [dead], self.options.retries)
 
     def add_correction(
         self, document_id: str, field: str, new: str, user: str, at: datetime | None = None
@@ -321,13 +412,50 @@ class Store:
 
     def upsert_source_health(self, rows: Iterable[dict[str, Any]]) -> int:
         now = utcnow()
-        return _upsert(self.engine, source_health, [{**r, "updated_at": now} for r in rows])
+        return _upsert(
+            self.engine,
+            source_health,
+            [{**r, "updated_at": now} for r in rows],
+            self.options.retries,
+        )
 
-    def count_documents(self) -> int:
-        from sqlalchemy import func
-
+    def source_health_rows(self) -> list[dict[str, Any]]:
+        """Every source's stored health row (counters, last success and error), as dicts."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
+            return [dict(r) for r in conn.execute(select(source_health)).mappings().all()]
+
+    def was_delivered(self, alert: Alert, sink: str) -> bool:
+        """True when this very notification (fingerprint, status, update) reached ``sink``."""
+        c = deliveries.c
+        stmt = select(c.state).where(
+            and_(
+                c.fingerprint == alert.fingerprint,
+                c.status == alert.status,
+                c.updated_at == alert.updated_at,
+                c.sink == sink,
+            )
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none() == "delivered"
+
+    def firing_alert_payloads(self) -> list[dict[str, Any]]:
+        """The stored payload of every alert row whose status is firing."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alerts.c.payload).where(alerts.c.status == "firing"))
+            return [payload for (payload,) in rows.all()]
+
+    def corrections_with_text(self, task: str) -> list[tuple[str, str, str | None, str | None]]:
+        """(document id, new label, title, summary) of every correction of ``task`` to a
+        stored document, oldest first per document."""
+        c, d = corrections.c, documents.c
+        stmt = (
+            select(c.document_id, c.new, d.title, d.summary)
+            .join(documents, d.id == c.document_id)
+            .where(c.field == task)
+            .order_by(c.document_id, c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt).all()]
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -32,9 +32,6 @@ from models.base import Prediction, TextClassifier
 
 log = logging.getLogger(__name__)
 
-# Under the settings' data_dir (default .finpulse), like the store and the archive.
-CACHE_SUBDIR = Path("cache") / "backtest"
-
 
 def text_digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()

@@ -206,9 +206,9 @@ def transition(
     return new, None
 
 
-def states_from_alerts(alerts: Iterable[Alert]) -> dict[str, AlertState]:
-    """Rebuild lifecycle states from stored alerts (latest per fingerprint): the firing ones
-    stay firing, so a restarted worker does not fire them again."""
+def latest_per_fingerprint(alerts: Iterable[Alert]) -> dict[str, Alert]:
+    """The latest alert of each fingerprint: the newest ``updated_at``; on a tie a resolved
+    one wins (it supersedes the firing one sent at the same time), else the first seen."""
     latest: dict[str, Alert] = {}
     for a in alerts:
         cur = latest.get(a.fingerprint)
@@ -217,8 +217,14 @@ def states_from_alerts(alerts: Iterable[Alert]) -> dict[str, AlertState]:
             cur.status == "resolved",
         ):
             latest[a.fingerprint] = a
+    return latest
+
+
+def states_from_alerts(alerts: Iterable[Alert]) -> dict[str, AlertState]:
+    """Rebuild lifecycle states from stored alerts (latest per fingerprint): the firing ones
+    stay firing, so a restarted worker does not fire them again."""
     out: dict[str, AlertState] = {}
-    for fp, a in latest.items():
+    for fp, a in latest_per_fingerprint(alerts).items():
         if a.status == "firing":
             out[fp] = AlertState(
                 status="firing",

@@ -6,6 +6,7 @@
 - Alertmanager webhook payload, version 4
 - Slack incoming-webhook message (``text`` + ``blocks``)
 - PagerDuty Events API v2 event (one per alert; ``dedup_key`` = fingerprint)
+- Alertmanager API v2 alerts (``POST /api/v2/alerts``): a list of postable alerts
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from foundation.schemas import Alert, isoformat
@@ -26,7 +28,7 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 SEVERITY = "warning"
 
 
-def body_bytes(payload: dict[str, Any]) -> bytes:
+def body_bytes(payload: dict[str, Any] | list[Any]) -> bytes:
     """Canonical JSON bytes (sorted keys, no spaces): what is sent and what is signed."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -125,6 +127,38 @@ def alertmanager_payload(group: AlertGroup, receiver: str, external_url: str) ->
         "externalURL": external_url,
         "alerts": alerts,
     }
+
+
+API_LABELS = {"generator": "finpulse"}
+# Alertmanager resolves a firing alert not posted again before its endsAt: 4 resend periods.
+API_TTL_RESENDS = 4
+
+
+def alertmanager_api_alerts(
+    alerts: Sequence[Alert], *, now: datetime, resend_s: float
+) -> list[dict[str, Any]]:
+    """Postable alerts for Alertmanager's ``POST /api/v2/alerts``.
+
+    A firing alert ends ``API_TTL_RESENDS * resend_s`` after ``now`` (the client posts it
+    again before then); a resolved one ends at its own ``ends_at``, which resolves it.
+    Alertmanager identifies an alert by its labels, so re-posts update, never duplicate.
+    """
+    out = []
+    for a in alerts:
+        if a.status == "firing":
+            ends = now + timedelta(seconds=API_TTL_RESENDS * resend_s)
+        else:
+            ends = a.ends_at or now
+        out.append(
+            {
+                "labels": {**_labels(a), **API_LABELS},
+                "annotations": _annotations(a),
+                "startsAt": isoformat(a.starts_at),
+                "endsAt": isoformat(ends),
+                "generatorURL": a.dashboard_url,
+            }
+        )
+    return out
 
 
 def slack_message(group: AlertGroup) -> dict[str, Any]:

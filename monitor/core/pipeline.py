@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
+from foundation.sectors import SectorLookup
 from foundation.settings import RuleSettings, Settings
 from monitor.core.detection import DetectorState, step
-from monitor.core.lifecycle import AlertState, Window, states_from_alerts, transition
+from monitor.core.lifecycle import (
+    AlertState,
+    Window,
+    latest_per_fingerprint,
+    states_from_alerts,
+    transition,
+)
 from monitor.core.windowing import (
     ClosedWindow,
-    SectorLookup,
     WindowAcc,
     WindowAggregator,
     from_epoch,
@@ -284,9 +290,10 @@ class AlertPipeline:
         (e.g. the embedded broker was restarted, taking the changelogs with it), so they are
         not fired a second time. Returns how many were restored."""
         rules = {r.name for r in self.rules}
-        states = states_from_alerts(alerts)
+        latest = latest_per_fingerprint(alerts)
+        states = states_from_alerts(latest.values())
         n = 0
-        for a in alerts_latest(alerts):
+        for a in latest.values():
             if a.fingerprint not in states or a.rule not in rules:
                 continue
             key = scope_key(a.scope_kind, a.scope)
@@ -298,12 +305,3 @@ class AlertPipeline:
                 self.changed.add(key)
                 n += 1
         return n
-
-
-def alerts_latest(alerts: Iterable[Alert]) -> list[Alert]:
-    latest: dict[str, Alert] = {}
-    for a in alerts:
-        cur = latest.get(a.fingerprint)
-        if cur is None or a.updated_at >= cur.updated_at:
-            latest[a.fingerprint] = a
-    return list(latest.values())

@@ -21,7 +21,6 @@ Times are float epoch seconds inside (fast and easy to serialise); records carry
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -317,8 +316,3 @@ class WindowAggregator:
     def close_all(self) -> list[ClosedWindow]:
         """Close every open window (end of a finite archive)."""
         return self.close_ready(until=float("inf"))
-
-    def open_windows(self) -> Iterable[tuple[str, WindowAcc]]:
-        for key, per in self.windows.items():
-            for acc in per.values():
-                yield key, acc

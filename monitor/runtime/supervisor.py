@@ -11,7 +11,6 @@ after a grace period) and then the broker; on Linux the children also die with t
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import signal
@@ -29,6 +28,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from foundation.errors import BrokerError, ConfigError
+from foundation.paths import broker_log
 from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,29 +224,27 @@ class Supervisor:
         data = Path(self.settings.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self.broker = EmbeddedBroker(
-            topics=settings_topics(self.settings), log_path=data / "broker.log"
+            topics=settings_topics(self.settings), log_path=broker_log(data)
         ).start()
         address_file(self.settings).write_text(self.broker.bootstrap + "\n")
         say(
             "broker",
             f"embedded broker (Tansu, in memory) ready at {self.broker.bootstrap} "
-            f"(its log: {data / 'broker.log'})",
+            f"(its log: {broker_log(data)})",
         )
         return str(self.broker.bootstrap)
 
     def _ingest_plan(self) -> list[list[str]]:
         """The ingest commands to run in turn: live feeds, or the sample replay phases."""
-        live_available = importlib.util.find_spec("ingest.sources.registry") is not None
         use_replay = self.force_replay
         if use_replay is None:
             urls: list[str] = []
-            if live_available:
-                try:
-                    from ingest.sources.registry import configured_sources
+            try:
+                from ingest.sources.registry import configured_sources
 
-                    urls = [s.url for s in configured_sources(self.settings)]
-                except Exception as exc:  # a broken source list must not stop the demo
-                    say("demo", f"cannot read the source list ({exc}); using the sample")
+                urls = [s.url for s in configured_sources(self.settings)]
+            except Exception as exc:  # a broken source list must not stop the demo
+                say("demo", f"cannot read the source list ({exc}); using the sample")
             online = bool(urls) and network_reachable(urls)
             use_replay = not online
             say(
@@ -256,8 +254,6 @@ class Supervisor:
                 else "no network (or no feeds): replaying the bundled sample",
             )
         if not use_replay:
-            if not live_available:
-                raise ConfigError("live ingest (ingest.sources) is not installed; use --replay")
             return [["ingest"]]
         if not SAMPLE.is_file():
             raise ConfigError(f"the bundled sample is missing: {SAMPLE}")
@@ -310,8 +306,7 @@ class Supervisor:
         url = f"http://{host}:{self.dashboard_port}"
         code = 0
         try:
-            has_dashboard = importlib.util.find_spec("dashboard.commands") is not None
-            if has_dashboard and port_in_use(self.dashboard_port, host):
+            if port_in_use(self.dashboard_port, host):
                 raise ConfigError(
                     f"dashboard port {self.dashboard_port} is in use: stop what holds it or "
                     "run `finpulse demo --port N`"
@@ -320,12 +315,9 @@ class Supervisor:
             env = self._env(bootstrap)
             self._check_model(env)
             self._spawn("worker", ["worker"], env)
-            if has_dashboard:
-                self._spawn("dashboard", ["dashboard", "--port", str(self.dashboard_port)], env)
-            else:
-                say("demo", "dashboard package not installed: running without the dashboard")
+            self._spawn("dashboard", ["dashboard", "--port", str(self.dashboard_port)], env)
             self._replay_phases = self._ingest_plan()
-            code = self._loop(env, url, has_dashboard)
+            code = self._loop(env, url)
         except (BrokerError, ConfigError) as exc:
             say("demo", f"error: {exc}", sys.stderr)
             code = 2
@@ -335,7 +327,7 @@ class Supervisor:
                 signal.signal(s, h)
         return code
 
-    def _loop(self, env: dict[str, str], url: str, has_dashboard: bool) -> int:
+    def _loop(self, env: dict[str, str], url: str) -> int:
         started = time.monotonic()
         announced = False
         ingest_started = False
@@ -352,7 +344,7 @@ class Supervisor:
             if dash is not None and dash.poll() is not None:
                 say("demo", f"the dashboard exited with code {dash.poll()}: stopping")
                 return 1
-            if has_dashboard and not announced and self._wait_dashboard(url, timeout=0.5):
+            if not announced and self._wait_dashboard(url, timeout=0.5):
                 announced = True
                 say("demo", f"dashboard: {url}  (Ctrl-C stops everything)")
             if not ingest_started and (

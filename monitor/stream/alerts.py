@@ -15,7 +15,7 @@ Topology (kept simple and correct rather than wide):
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
-BROKER.md measured at ~2k events/s with tables on this box). The watermark is the minimum
+measured at ~2k events/s with tables on the 2-core box). The watermark is the minimum
 over the *input* partitions' event clocks (monitor.core.watermarks), so a full-speed replay,
 whose partitions the worker reads at different paces, gives the backtest's windows: no
 document is late because another partition ran ahead. A document with an implausible time
@@ -38,12 +38,16 @@ import time
 import zlib
 from typing import Any
 
+from foundation import metrics
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from foundation.settings import Settings
+from foundation.store import Store
 from ingest.tickers import default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.core.watermarks import PartitionWatermarks
 from monitor.stream.batches import read_batch
 from monitor.stream.offload import Offload
+from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +57,14 @@ STATE_TABLE = "monitor-state"
 STREAM_KEY = "__stream__"
 # Scope states are written in this many table records, not one per scope: every scope changes
 # at each window boundary, and on the embedded broker each changelog record costs a broker
-# round trip (one-record batches, BROKER.md), which made the changelog the bottleneck.
+# round trip (one-record batches, docs/operations.md), which made the changelog the bottleneck.
 STATE_SHARDS = 32
 
 
-def stored_firing_alerts(store: Any) -> list[Alert]:
+def stored_firing_alerts(store: Store) -> list[Alert]:
     """Alerts whose latest stored row is firing (the store's view after a broker loss)."""
-    from sqlalchemy import select
-
-    from foundation.store import alerts as alerts_table
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(alerts_table.c.payload).where(alerts_table.c.status == "firing")
-        ).all()
     out = []
-    for (payload,) in rows:
+    for payload in store.firing_alert_payloads():
         try:
             out.append(Alert.model_validate(payload))
         except ValueError:
@@ -135,12 +131,12 @@ def _load_doc(d: Any) -> ScoredDocument:
     return ScoredDocument.model_validate(d)
 
 
-def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = None) -> None:
+def register(
+    app: Any, settings: Settings, topics: Any, store: Store, sender: Sender | None = None
+) -> None:
     """Attach the aggregate/detect/notify agents to ``app``; records go out via ``sender``
     (monitor.stream.sender; Faust's producer when None)."""
     if sender is None:
-        from monitor.stream.sender import Sender
-
         sender = Sender(None)
     agg_topic = topics.aggregate if topics.aggregate is not None else aggregate_topic(app, settings)
     import faust
@@ -278,6 +274,7 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
                             refuse(item, verdict)
                         elif p.agg.add(item, advance_clock=False) == "late":
                             counters["late"] += 1
+                            metrics.LATE_DOCUMENTS.inc()
             holder["offset"] = last
             p.agg.advance_clock(wm.clock)
             out = p.advance()
@@ -310,13 +307,17 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
             )
             for a in out.alerts:
                 log.info("alert %s %s %s:%s", a.status, a.fingerprint, a.scope_kind, a.scope)
+                metrics.ALERTS.labels(a.rule, a.status).inc()
             if stats:
                 await pool.run(store.upsert_window_stats, list(stats.values()))
             if out.alerts:
                 await pool.run(store.upsert_alerts, out.alerts)
             counters["windows"] += len(stats)
             counters["alerts"] += len(out.alerts)
-            counters["stored"] += await stored
+            n_stored = await stored
+            counters["stored"] += n_stored
+            metrics.DOCUMENTS_IN.labels("store").inc(len(all_docs))
+            metrics.DOCUMENTS_OUT.labels("store").inc(n_stored)
 
     if settings.sinks:
         from monitor.stream.notifiers import Dispatcher
@@ -331,9 +332,20 @@ def register(app: Any, settings: Any, topics: Any, store: Any, sender: Any = Non
         dispatcher = Dispatcher(
             settings.sinks,
             store=store,
+            offload=pool,
             dead_letter=to_dead_topic,
             external_url=settings.alerts.dashboard_url,
         )
+
+        if dispatcher.refresh_interval_s:
+            try:  # alerts firing before a restart are kept alive in Alertmanager too
+                dispatcher.remember(stored_firing_alerts(store))
+            except Exception as exc:
+                log.warning("could not read firing alerts from the store: %s", exc)
+
+            @app.timer(dispatcher.refresh_interval_s)
+            async def keep_alive() -> None:
+                await dispatcher.refresh()
 
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:

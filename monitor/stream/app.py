@@ -12,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
+from foundation import metrics
 from foundation.errors import BrokerError
 from foundation.kafka import topics as topic_names
 from foundation.language import language_supported, skip_reason
+from foundation.paths import worker_dir
 from foundation.schemas import Document, SchemaError, ScoredDocument
 from foundation.settings import Settings
 from foundation.store import Store
-from models.base import Prediction, TextClassifier
+from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
+from monitor.stream.lag import register_lag
 from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -114,10 +116,8 @@ class _Model:
         return self._engine
 
     async def _make_engine(self, classifier: TextClassifier) -> Any:
-        try:
-            from models.engine import InferenceEngine
-        except ImportError:  # pragma: no cover - the engine ships with the models package
-            return _ExecutorEngine(classifier)
+        from models.engine import InferenceEngine
+
         engine = InferenceEngine(
             classifier,
             max_batch_size=self.settings.model.max_batch_size,
@@ -132,25 +132,6 @@ class _Model:
             self._engine = None
 
 
-class _ExecutorEngine:
-    """Fallback with the engine's interface: one predict call per batch, in a thread."""
-
-    def __init__(self, classifier: TextClassifier) -> None:
-        self.classifier = classifier
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finpulse-model")
-
-    async def classify_many(self, texts: Sequence[str]) -> list[Prediction | BaseException]:
-        loop = asyncio.get_running_loop()
-        try:
-            preds = await loop.run_in_executor(self._pool, self.classifier.predict, list(texts))
-            return list(preds)
-        except Exception as exc:
-            return [exc] * len(texts)
-
-    async def close(self) -> None:
-        self._pool.shutdown(wait=False)
-
-
 async def classify_batch(
     docs: Sequence[Document], engine: Any, model_name: str, languages: Sequence[str]
 ) -> list[ScoredDocument]:
@@ -163,7 +144,8 @@ async def classify_batch(
         else:
             out[i] = skipped(d, skip_reason(d.language))
     if todo:
-        results = await engine.classify_many([docs[i].text for i in todo])
+        with metrics.timed(metrics.MODEL_LATENCY):
+            results = await engine.classify_many([docs[i].text for i in todo])
         for i, res in zip(todo, results, strict=True):
             if isinstance(res, BaseException):
                 log.error("classifying document %s failed: %s", docs[i].id, res)
@@ -183,8 +165,8 @@ def create_app(
     embedded = settings.broker.embedded
     extra: dict[str, Any] = {}
     if embedded:
-        # Tansu mis-reports end offsets of multi-record batches (BROKER.md). Only the
-        # changelogs go through this producer there (monitor/stream/sender.py).
+        # Tansu mis-reports end offsets of multi-record batches (docs/operations.md). Only
+        # the changelogs go through this producer there (monitor/stream/sender.py).
         extra["producer_max_batch_size"] = 1
     else:
         # Real Kafka: every record goes through Faust's producer, in batches of up to
@@ -195,6 +177,8 @@ def create_app(
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
+    datadir = worker_dir(settings.data_dir)
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app_class: Any = faust.App
     if embedded:
         from monitor.stream.embedded import EmbeddedApp
@@ -204,6 +188,8 @@ def create_app(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
+        # Faust's own files (else ./<app id>-data in whatever folder the worker runs in).
+        datadir=str(datadir),
         topic_partitions=settings.broker.partitions,
         topic_replication_factor=settings.broker.replication_factor,
         processing_guarantee="at_least_once",
@@ -218,7 +204,7 @@ def create_app(
         **extra,
     )
     topics = build_topics(app, settings)
-    store = store if store is not None else Store(settings.store.url)
+    store = store if store is not None else Store.from_settings(settings.store)
     model = _Model(settings, classifier)
     stats = {"classified": 0, "skipped": 0, "bad": 0}
     # Up to four model batches per take: the engine runs them back to back while the agent
@@ -231,7 +217,7 @@ def create_app(
     languages = list(settings.model.languages)
     # Embedded broker: data records through a batching producer of their own; Faust's
     # one-record batches stay for the changelogs (monitor/stream/sender.py).
-    sender = Sender(url.removeprefix("kafka://") if embedded else None)
+    data_sender = Sender(url.removeprefix("kafka://") if embedded else None)
 
     @app.task
     async def load_model() -> None:
@@ -248,11 +234,14 @@ def create_app(
                     docs.append(Document.from_bytes(ev.value))
                 except SchemaError as exc:
                     stats["bad"] += 1
+                    metrics.DOCUMENTS_BAD.labels("classify").inc()
                     log.error("dropping undecodable document payload: %s", exc)
                     continue
                 where.append((ev.message.partition, ev.message.offset))
+            metrics.DOCUMENTS_IN.labels("classify").inc(len(events))
             if not docs:
                 continue
+            metrics.BATCH_SIZE.labels("classify").observe(len(docs))
             model.in_flight += 1
             try:
                 engine = await model.engine()
@@ -268,7 +257,7 @@ def create_app(
                     offs.append(offset)
                     bl.append(blob)
                 # All queued, then all acks awaited (monitor.stream.sender).
-                await sender.send_all(
+                await data_sender.send_all(
                     [
                         *(
                             (topics.scored, sd.id.encode(), blob)
@@ -282,8 +271,10 @@ def create_app(
                 )
             finally:
                 model.in_flight -= 1
+            metrics.DOCUMENTS_OUT.labels("classify").inc(len(results))
             for sd in results:
                 stats["classified" if sd.scored else "skipped"] += 1
+                metrics.count_skipped(sd)
 
     @app.timer(30.0)
     async def report() -> None:
@@ -307,14 +298,15 @@ def create_app(
         # store its documents as model errors. Bounded below the worker's stop watchdog.
         await model.drain(timeout=5.0)
         await model.close()
-        await sender.stop()
+        await data_sender.stop()
 
     app.finpulse_topics = topics  # type: ignore[attr-defined]
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
-    app.finpulse_sender = sender  # type: ignore[attr-defined]
+    app.finpulse_sender = data_sender  # type: ignore[attr-defined]
 
     from monitor.stream import alerts as stream_alerts
 
-    stream_alerts.register(app, settings, topics, store, sender=sender)
+    stream_alerts.register(app, settings, topics, store, sender=data_sender)
+    register_lag(app)
     return app

@@ -20,15 +20,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
-from sqlalchemy import and_, select
 
+from foundation import metrics
 from foundation.errors import ConfigError
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
+from foundation.store import Store
 from monitor.core.lifecycle import AlertGroup, group_alerts
 from monitor.core.payloads import (
     SIGNATURE_HEADER,
@@ -40,8 +41,11 @@ from monitor.core.payloads import (
     slack_message,
     webhook_payload,
 )
+from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
 
@@ -99,6 +103,15 @@ class Request:
     body: bytes
 
 
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets what is not posted again (Alertmanager's API)."""
+
+    async def refresh(self) -> None: ...
+
+    def remember(self, alerts: list[Alert]) -> None: ...
+
+
 class _Permanent(Exception):
     pass
 
@@ -127,6 +140,7 @@ class Sink:
         self.rng = rng
         self.clock = clock
         self.bucket = TokenBucket(cfg.max_per_minute)
+        self.url = cfg.url
         self.secret: str | None = None
         if cfg.secret_env:
             self.secret = env.get(cfg.secret_env)
@@ -173,7 +187,7 @@ class Sink:
             try:
                 # Re-sign on every attempt: the timestamp must be fresh for the receiver.
                 resp = await self.client.post(
-                    self.cfg.url,
+                    self.url,
                     content=req.body,
                     headers=self.headers(req.body),
                     timeout=self.cfg.timeout_s,
@@ -190,6 +204,7 @@ class Sink:
                 break
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
+            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
             if attempt < self.cfg.max_retries:
                 delay = backoff_delay(
                     attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
@@ -212,15 +227,17 @@ class Dispatcher:
 
     ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
     to a sink (so a redelivered alert event or a restart never notifies twice) and to record
-    the outcome. ``dead_letter`` (optional) is awaited for every alert that exhausted its
-    retries on a sink (the stream shell sends it to the dead-letter topic).
+    the outcome; with ``offload`` those blocking calls run on its thread, not the event loop.
+    ``dead_letter`` (optional) is awaited for every alert that exhausted its retries on a sink
+    (the stream shell sends it to the dead-letter topic).
     """
 
     def __init__(
         self,
         sinks: Sequence[SinkSettings],
         *,
-        store: Any = None,
+        store: Store | None = None,
+        offload: Offload | None = None,
         dead_letter: DeadLetter | None = None,
         external_url: str = "http://127.0.0.1:8050",
         env: Mapping[str, str] | None = None,
@@ -232,8 +249,11 @@ class Dispatcher:
         self.client = client or httpx.AsyncClient()
         self._own_client = client is None
         env = os.environ if env is None else env
+        from monitor.stream.alertmanager_api import AlertmanagerApiSink
+
+        kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
         self.sinks = [
-            Sink(
+            kinds.get(s.kind, Sink)(
                 s,
                 self.client,
                 env=env,
@@ -245,6 +265,7 @@ class Dispatcher:
             for s in sinks
         ]
         self.store = store
+        self.offload = offload
         self.dead_letter = dead_letter
 
     async def dispatch(self, alerts: Sequence[Alert]) -> list[DeliveryResult]:
@@ -258,7 +279,7 @@ class Dispatcher:
         for g in groups:
             fresh = []
             for a in g.alerts:
-                if self._delivered(a, sink.name):
+                if await self._delivered(a, sink.name):
                     out.append(DeliveryResult(sink.name, a, "skipped", 0))
                 else:
                     fresh.append(a)
@@ -269,8 +290,9 @@ class Dispatcher:
                 ok, attempts, error = await sink.post(req)
                 for a in req.alerts:
                     state = "delivered" if ok else "dead"
+                    metrics.NOTIFICATIONS.labels(sink.name, state).inc()
                     out.append(DeliveryResult(sink.name, a, state, attempts, error))
-                    self._record(a, sink.name, state, attempts, error)
+                    await self._record(a, sink.name, state, attempts, error)
                     if ok:
                         log.info("sink %s: delivered %s %s", sink.name, a.status, a.fingerprint)
                     else:
@@ -286,26 +308,38 @@ class Dispatcher:
                             await self.dead_letter(a, sink.name, error or "", attempts)
         return out
 
-    def _delivered(self, a: Alert, sink: str) -> bool:
+    async def _store_call(self, fn: Callable[..., T], *args: Any) -> T:
+        # Store calls are blocking SQL: off the event loop when the shell gave an executor.
+        if self.offload is not None:
+            return await self.offload.run(fn, *args)
+        return fn(*args)
+
+    async def _delivered(self, a: Alert, sink: str) -> bool:
         if self.store is None:
             return False
-        from foundation.store import deliveries
+        return await self._store_call(self.store.was_delivered, a, sink)
 
-        c = deliveries.c
-        stmt = select(c.state).where(
-            and_(
-                c.fingerprint == a.fingerprint,
-                c.status == a.status,
-                c.updated_at == a.updated_at,
-                c.sink == sink,
-            )
-        )
-        with self.store.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one_or_none() == "delivered"
-
-    def _record(self, a: Alert, sink: str, state: str, attempts: int, error: str | None) -> None:
+    async def _record(
+        self, a: Alert, sink: str, state: str, attempts: int, error: str | None
+    ) -> None:
         if self.store is not None:
-            self.store.record_delivery(a, sink, state=state, attempts=attempts, error=error)
+            await self._store_call(self.store.record_delivery, a, sink, state, attempts, error)
+
+    @property
+    def refresh_interval_s(self) -> float | None:
+        """How often :meth:`refresh` must run (None: no sink needs it)."""
+        periods = [s.cfg.resend_s for s in self.sinks if isinstance(s, Refreshing)]
+        return min(periods) if periods else None
+
+    def remember(self, alerts: Sequence[Alert]) -> None:
+        """Alerts still firing from before a restart, for the sinks that keep them alive."""
+        for s in self.sinks:
+            if isinstance(s, Refreshing):
+                s.remember(list(alerts))
+
+    async def refresh(self) -> None:
+        """Post again what sinks keep alive (Alertmanager's firing alerts)."""
+        await asyncio.gather(*(s.refresh() for s in self.sinks if isinstance(s, Refreshing)))
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -3,7 +3,7 @@ alerts): Faust's producer on a real Kafka cluster, a second, batching producer o
 embedded broker.
 
 The embedded broker (Tansu) needs Faust's producer to send one record per batch
-(``producer_max_batch_size=1``, BROKER.md), or table changelog recovery loses state. That
+(``producer_max_batch_size=1``, docs/operations.md), or table changelog recovery loses state. That
 limit costs a broker round trip per record and partition: at full speed the worker spent most
 of its time waiting in ``MessageAccumulator.add_message`` (docs/performance.md). Only the
 changelogs need it, so on the embedded broker every other record goes through this sender's

@@ -55,6 +55,9 @@ def pipeline_env(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., dict[s
             FINPULSE_DATA_DIR=str(tmp_path / "data"),
             FINPULSE_STORE__URL=f"sqlite:///{tmp_path / 'store.db'}",
             FINPULSE_MODEL__PATH="baseline",
+            # Any free port: tests run several workers at once (the port is logged).
+            FINPULSE_METRICS__WORKER_PORT="0",
+            FINPULSE_METRICS__INGEST_PORT="0",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)
@@ -66,13 +69,15 @@ def pipeline_env(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., dict[s
 class Proc:
     """A ``finpulse`` subprocess in its own process group, output to a log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
+    ) -> None:
         self.log_path = log_path
         self._fh = log_path.open("wb")
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "cli.main", *args],
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._fh,
             stderr=subprocess.STDOUT,
@@ -112,8 +117,10 @@ class Proc:
 def start_proc(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     procs: list[Proc] = []
 
-    def start(args: list[str], env: dict[str, str], name: str | None = None) -> Proc:
-        p = Proc(args, env, tmp_path / f"{name or args[0]}-{len(procs)}.log")
+    def start(
+        args: list[str], env: dict[str, str], name: str | None = None, cwd: Path = REPO
+    ) -> Proc:
+        p = Proc(args, env, tmp_path / f"{name or args[0]}-{len(procs)}.log", cwd=cwd)
         procs.append(p)
         return p
 
@@ -126,8 +133,8 @@ def start_proc(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
 def start_worker(start_proc: Callable[..., Proc]) -> Callable[..., Proc]:
     """``start_worker(env, timeout=120)`` -> a worker that has its partitions (consuming)."""
 
-    def start(env: dict[str, str], timeout: float = 120.0) -> Proc:
-        w = start_proc(["worker"], env, name="worker")
+    def start(env: dict[str, str], timeout: float = 120.0, cwd: Path = REPO) -> Proc:
+        w = start_proc(["worker"], env, name="worker", cwd=cwd)
         w.ready_s = w.wait_for_line("worker ready", timeout)  # type: ignore[attr-defined]
         return w
 
@@ -135,12 +142,12 @@ def start_worker(start_proc: Callable[..., Proc]) -> Callable[..., Proc]:
 
 
 def run_finpulse(
-    args: list[str], env: dict[str, str], timeout: float = 180.0
+    args: list[str], env: dict[str, str], timeout: float = 180.0, cwd: Path = REPO
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PYTHON, "-m", "cli.main", *args],
         env=env,
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

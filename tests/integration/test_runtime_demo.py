@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -31,15 +30,14 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("dashboard.commands") is None, reason="dashboard not installed"
-)
 def test_demo_shows_documents_then_ctrl_c_stops_everything(tmp_path, unused_port):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env.update(
         FINPULSE_DATA_DIR=str(tmp_path / ".finpulse"),
         FINPULSE_STORE__URL=f"sqlite:///{tmp_path / '.finpulse' / 'finpulse.db'}",
         FINPULSE_MODEL__PATH="baseline",
+        FINPULSE_METRICS__WORKER_PORT="0",
+        FINPULSE_METRICS__INGEST_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     log = (tmp_path / "demo.log").open("wb")

@@ -2,7 +2,7 @@
 document is on the documents topic exactly once, counted by consuming the topic.
 
 This is also the test that shows multi-record producer batches are safe for the documents
-topic on Tansu (``finpulse replay`` batches; BROKER.md's wrong end offsets affect changelog
+topic on Tansu (``finpulse replay`` batches; Tansu's wrong end offsets affect changelog
 recovery, not a plain consumer).
 """
 

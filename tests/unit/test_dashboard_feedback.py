@@ -12,8 +12,8 @@ from foundation.store import Store, corrections
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path}/f.db")
+def store(store_url):
+    s = Store(store_url)
     docs = [
         ScoredDocument(
             document=Document(
@@ -71,7 +71,7 @@ def test_export_writes_text_label_csv_latest_wins(store, tmp_path):
     store.add_correction("d1", "sentiment", "positive", "a")
     store.add_correction("d2", "topic", "macro", "a")
     out = tmp_path / "out" / "c.csv"
-    assert export_corrections(store.engine, "sentiment", out) == 2
+    assert export_corrections(store, "sentiment", out) == 2
     with out.open(newline="") as fh:
         got = list(csv.reader(fh))
     assert got == [
@@ -79,7 +79,7 @@ def test_export_writes_text_label_csv_latest_wins(store, tmp_path):
         ['Bank "0", shares fall', "negative"],
         ['Bank "1", shares fall', "positive"],
     ]
-    assert export_corrections(store.engine, "topic", out) == 1
+    assert export_corrections(store, "topic", out) == 1
 
 
 def test_cli_export(store, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from servers import BACKENDS, empty_store_url
 
 from dashboard import queries, sample
 from foundation.schemas import Alert, Document, ScoredDocument, WindowStat
@@ -9,18 +10,18 @@ from foundation.store import Store
 END = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('q')}/q.db"
-    store = Store(url)
+@pytest.fixture(scope="module", params=BACKENDS)
+def filled(request, tmp_path_factory):
+    # The dashboard's queries on each backend (PostgreSQL: tests/servers.py).
+    store = Store(empty_store_url(request, request.param, tmp_path_factory.mktemp("q")))
     info = sample.fill(store, END, hours=6, per_window=4)
     yield store, info
     store.dispose()
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path}/s.db")
+def store(store_url):
+    s = Store(store_url)
     yield s
     s.dispose()
 

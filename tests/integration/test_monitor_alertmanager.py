@@ -1,0 +1,116 @@
+"""The alertmanager_api sink against a real Alertmanager (tests/servers.py), whose own
+webhook receiver is a local HTTP server: grouping, dedup of re-posts, resolving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import servers
+from monitor_receivers import Receiver
+from prometheus_client import REGISTRY
+
+from foundation.schemas import Alert
+from foundation.settings import SinkSettings
+from monitor.core.lifecycle import fingerprint
+from monitor.stream.notifiers import Dispatcher
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+
+
+@pytest.fixture(scope="module")
+def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+    hook = Receiver().start()
+    try:
+        am = servers.Alertmanager().start(hook.url, group_by=["alertname"])
+    except servers.ServerUnavailable as exc:
+        hook.stop()
+        servers.unavailable(exc)
+    yield am, hook
+    am.stop()
+    hook.stop()
+
+
+def alert(scope: str, status: str = "firing") -> Alert:
+    return Alert(
+        fingerprint=fingerprint("negative_surge", "topic", scope),
+        rule="negative_surge",
+        scope_kind="topic",
+        scope=scope,
+        status=status,
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=20) if status == "resolved" else None,
+        updated_at=T0 + timedelta(minutes=20 if status == "resolved" else 5),
+        figures={"negative_share": 0.6, "count": 40.0},
+        dashboard_url=f"http://dash.example/topic/{scope}",
+        summary=f"negative_surge on topic {scope}",
+    )
+
+
+def notifications(hook: Receiver) -> list[dict]:
+    return [json.loads(r["body"]) for r in hook.requests]
+
+
+def wait_for(pred, timeout: float = 20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if value := pred():
+            return value
+        time.sleep(0.2)
+    return pred()
+
+
+def test_alerts_reach_alertmanager_grouped_deduplicated_and_resolved(alertmanager):
+    asyncio.run(scenario(*alertmanager))
+
+
+async def scenario(am: servers.Alertmanager, hook: Receiver) -> None:
+    sink = SinkSettings(name="am", kind="alertmanager_api", url=am.base, resend_s=1.0)
+    d = Dispatcher([sink], env={})
+    assert d.refresh_interval_s == 1.0
+    sent = {"sink": "am", "outcome": "delivered"}
+    before = REGISTRY.get_sample_value("finpulse_notifications_total", sent) or 0.0
+    results = await d.dispatch([alert("banks"), alert("crypto")])
+    assert {r.state for r in results} == {"delivered"}
+    assert REGISTRY.get_sample_value("finpulse_notifications_total", sent) == before + 2
+
+    # Alertmanager holds both, with finpulse's labels and an endsAt ahead (4 x resend_s).
+    active = await asyncio.to_thread(wait_for, lambda: am.get_json("/api/v2/alerts?active=true"))
+    assert {a["labels"]["scope"] for a in active} == {"banks", "crypto"}
+    for a in active:
+        assert a["labels"]["alertname"] == "negative_surge"
+        assert a["labels"]["generator"] == "finpulse" and a["labels"]["scope_kind"] == "topic"
+        assert a["annotations"]["summary"].startswith("negative_surge on topic")
+        assert a["generatorURL"].startswith("http://dash.example/topic/")
+        assert a["status"]["state"] == "active"
+
+    # One notification for the group of two (grouped by alertname).
+    got = await asyncio.to_thread(wait_for, lambda: notifications(hook))
+    assert len(got) == 1, got
+    (n,) = got
+    assert n["status"] == "firing" and n["groupLabels"] == {"alertname": "negative_surge"}
+    assert sorted(a["labels"]["scope"] for a in n["alerts"]) == ["banks", "crypto"]
+
+    # Re-posting the same alerts (the keep-alive) is deduplicated: no new notification.
+    for _ in range(3):
+        await d.refresh()
+        await asyncio.sleep(1.0)
+    assert len(notifications(hook)) == 1
+    assert len(am.get_json("/api/v2/alerts?active=true")) == 2
+
+    # Resolving: posted with their endsAt, Alertmanager sends the group resolved.
+    await d.dispatch([alert("banks", "resolved"), alert("crypto", "resolved")])
+    assert d.sinks[0].firing == {}  # nothing left to keep alive
+    resolved = await asyncio.to_thread(
+        wait_for, lambda: [x for x in notifications(hook) if x["status"] == "resolved"], 30.0
+    )
+    assert resolved, notifications(hook)
+    assert sorted(a["labels"]["scope"] for a in resolved[0]["alerts"]) == ["banks", "crypto"]
+    assert all(a["status"] == "resolved" for a in resolved[0]["alerts"])
+    await d.aclose()
