@@ -268,6 +268,7 @@ def run_pipeline(
     unbatched: bool = False,
     profile: Path | None = None,
     rate: float | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Replay ``docs`` at full speed through a fresh worker; throughput and latencies."""
     from foundation.settings import Settings
@@ -283,6 +284,8 @@ def run_pipeline(
         FINPULSE_DATA_DIR=str(run_dir / "data"),
         FINPULSE_STORE__URL=f"sqlite:///{db}",
         FINPULSE_LOG_LEVEL="WARNING",
+        # Each worker's Prometheus exporter on a free port (kept on: it is part of the cost).
+        FINPULSE_METRICS__WORKER_PORT="0",
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
@@ -298,11 +301,18 @@ def run_pipeline(
     )
     archive = write_archive(run_dir / "docs.jsonl", docs)
     n = len(docs)
-    worker = Worker({**env, "FINPULSE_LOG_LEVEL": "INFO"}, run_dir / "worker.log", profile)
+    group = [
+        Worker({**env, "FINPULSE_LOG_LEVEL": "INFO"}, run_dir / f"worker{i}.log", profile)
+        for i in range(workers)
+    ]
+    worker = group[0]
     try:
-        ready_s = worker.wait_ready()
-        worker.start_profile()
-        cpu0 = cpu_seconds(worker.proc.pid)
+        ready_s = max(w.wait_ready() for w in group)
+        if workers > 1:
+            time.sleep(15.0)  # the group settles: the later joins rebalance the first worker
+        for w in group:
+            w.start_profile()
+        cpu0 = sum(cpu_seconds(w.proc.pid) for w in group)
         broker_cpu0 = cpu_seconds(broker.proc.pid) if broker.proc else 0.0
         t_replay = time.time()
         paced = ["--max-rate", str(rate)] if rate else []
@@ -318,7 +328,7 @@ def run_pipeline(
             raise SystemExit("replay failed:\n" + rep.stdout[-2000:] + rep.stderr[-2000:])
         deadline = time.time() + max(600.0, n / 5.0)
         while store_count(db, "select count(*) from documents") < n:
-            if worker.proc.poll() is not None or time.time() > deadline:
+            if any(w.proc.poll() is not None for w in group) or time.time() > deadline:
                 got = store_count(db, "select count(*) from documents")
                 raise SystemExit(
                     f"only {got} of {n} documents stored:\n" + worker.log.read_text()[-3000:]
@@ -327,10 +337,11 @@ def run_pipeline(
         t_stored = time.time()
         # The aggregation flushes its last batch within its batch timeout.
         time.sleep(2.5)
-        worker_cpu = cpu_seconds(worker.proc.pid) - cpu0
+        worker_cpu = sum(cpu_seconds(w.proc.pid) for w in group) - cpu0
         broker_cpu = (cpu_seconds(broker.proc.pid) if broker.proc else 0.0) - broker_cpu0
     finally:
-        worker.stop()
+        for w in group:
+            w.stop()
     bootstrap = broker.bootstrap
     topic = settings.broker.topic
     docs_recs = read_topic(bootstrap, topic("documents"))
@@ -401,6 +412,7 @@ def run_pipeline(
 
     return {
         "docs": n,
+        "workers": workers,
         "worker_ready_s": round(ready_s, 1),
         "elapsed_s": round(elapsed, 2),
         "docs_per_s": round(n / elapsed, 1) if elapsed > 0 else None,
@@ -486,6 +498,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--rate", type=float, default=None, help="replay at a steady N docs/s (latency runs)"
     )
+    ap.add_argument("--workers", type=int, default=1, help="workers in one consumer group")
     ap.add_argument("--json", action="store_true", help="(the final JSON line is always printed)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
@@ -514,7 +527,13 @@ def main(argv: list[str] | None = None) -> None:
 
         if "pipeline" in parts:
             rows["pipeline"] = run_pipeline(
-                broker, tmp, docs[:n], args.model, profile=prof("pipeline"), rate=args.rate
+                broker,
+                tmp,
+                docs[:n],
+                args.model,
+                profile=prof("pipeline"),
+                rate=args.rate,
+                workers=args.workers,
             )
         if "unbatched" in parts:
             m = args.unbatched_docs or min(n, 1000)
@@ -530,7 +549,13 @@ def main(argv: list[str] | None = None) -> None:
         if "ceiling" in parts:
             m = args.ceiling_docs or max(n, 10000)
             rows["ceiling"] = run_pipeline(
-                broker, tmp, docs[:m], "baseline", profile=prof("ceiling"), rate=args.rate
+                broker,
+                tmp,
+                docs[:m],
+                "baseline",
+                profile=prof("ceiling"),
+                rate=args.rate,
+                workers=args.workers,
             )
     pipe = rows.get("pipeline", {})
     result.update(
