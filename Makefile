@@ -1,4 +1,4 @@
-.PHONY: demo test setup setup-test lint bench
+.PHONY: demo test setup setup-test lint bench audit
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,6 +11,7 @@ test: setup-test
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy foundation monitor/core
 	$(BIN)/python -m pytest -q -ra
+	@scripts/audit.sh
 
 setup:
 	@scripts/setup.sh
@@ -23,3 +24,6 @@ lint:
 
 bench:
 	$(BIN)/python bench/model.py && $(BIN)/python bench/ingest.py && $(BIN)/python bench/aggregate.py && $(BIN)/python bench/dashboard.py
+
+audit:
+	@scripts/audit.sh

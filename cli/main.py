@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from foundation.errors import FinpulseError
+from foundation.redact import redact
 
 # name -> "module:attribute"; each package owns its commands' module.
 COMMANDS: dict[str, str] = {
@@ -54,7 +55,14 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except FinpulseError as exc:
             # A FinpulseError carries what the user needs; no traceback.
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact(str(exc))}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            # A file or folder in the way (read-only data dir, a file where a folder should
+            # be): the path and the reason are what the user needs, not a traceback.
+            if exc.filename is None:
+                raise
+            click.echo(f"error: cannot use {exc.filename}: {exc.strerror or exc}", err=True)
             sys.exit(2)
 
 
@@ -65,14 +73,16 @@ class LazyGroup(click.Group):
 def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """finpulse: streaming financial sentiment monitor."""
     from foundation.logs import setup_logging
+    from foundation.redact import register_settings_secrets
     from foundation.settings import load_settings
 
     ctx.ensure_object(dict)
     try:
         settings = load_settings(config)
     except FinpulseError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(2)
+    register_settings_secrets(settings)
     setup_logging("DEBUG" if verbose else settings.log_level)
     ctx.obj["settings"] = settings
 

@@ -278,7 +278,9 @@ def create_app(
         enable_mcp=False,
     )
     secret = settings.dashboard.secret_key
-    auth.install(app.server, users, secret.get_secret_value() if secret else None)
+    auth.install(
+        app.server, users, secret.get_secret_value() if secret else None, settings.dashboard
+    )
     paths.install_not_found(app.server)
     app.layout = _layout()
     _register_shell(app, ctx)

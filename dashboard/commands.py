@@ -1,6 +1,6 @@
 """``finpulse dashboard`` (serve the app), ``finpulse corrections export`` and
-``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR] [--cache DIR]``
-(here, above monitor, because its HTML report is a dashboard figure)."""
+``finpulse backtest FILE... [--json] [--html PATH] [--model baseline|DIR] [--cache DIR]
+[--events FILE]`` (here, above monitor, because its HTML report is a dashboard figure)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from foundation.redact import mask_url
 from foundation.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def dashboard(ctx: click.Context, host: str | None, port: int | None, hash_passw
             "(configure dashboard.users to serve other hosts)",
             err=True,
         )
-    click.echo(f"dashboard: http://{host}:{port}/  (store {settings.store.url})", err=True)
+    store = mask_url(settings.store.url)
+    click.echo(f"dashboard: http://{host}:{port}/  (store {store})", err=True)
     run_simple(host, port, app.server, threaded=True, use_reloader=False)
 
 
@@ -77,7 +79,7 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     from foundation.store import Store
 
     settings = get_settings(ctx)
-    store = Store(settings.store.url)
+    store = Store.from_settings(settings.store)
     try:
         n = export_corrections(store, task, Path(out))
     finally:
@@ -104,6 +106,14 @@ def export(ctx: click.Context, out: str, task: str) -> None:
     "default: <data_dir>/cache/backtest.",
 )
 @click.option("--no-cache", is_flag=True, help="Classify everything; read and write no cache.")
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Score the alerts against a labelled-events CSV (event, pattern, window_start, "
+    "window_end, first_coverage): events covered, lags, alerts that cover none.",
+)
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -113,6 +123,7 @@ def backtest(
     model_path: str | None,
     cache_dir: str | None,
     no_cache: bool,
+    events_path: str | None,
 ) -> None:
     """Classify, window and detect over archive FILES offline (no broker) and list the alerts
     that would have been raised. Deterministic: the same input gives the same output.
@@ -125,8 +136,11 @@ def backtest(
     from models.registry import load_classifier, model_folder
     from monitor.backtest.cache import ClassificationCache, model_identity
     from monitor.backtest.run import run_backtest
+    from monitor.core.events_scoring import format_events, load_events
 
     settings = get_settings(ctx)
+    # Read the events first: a bad file fails before minutes of classification.
+    events = load_events(events_path) if events_path else None
     if model_path is not None:
         settings = settings.model_copy(
             update={"model": settings.model.model_copy(update={"path": model_path})}
@@ -154,16 +168,26 @@ def backtest(
         fig.write_html(str(html_path), include_plotlyjs=True, full_html=True)
         log.info("wrote %s", html_path)
     data = result.to_json()
+    if events is not None:
+        data["events"] = result.score_events(events)
     if as_json:
         click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
         return
     click.echo(
         f"{data['documents']} documents, {data['scored']} scored with {data['model']}, "
         f"{data['windows']} windows, {data['alert_count']} alerts "
-        f"({data['notifications']} notifications)"
+        f"({data['notifications']} notifications), {data['incident_count']} incidents"
     )
+    for inc in data["incidents"]:
+        click.echo(
+            f"{inc['startsAt']} -> {inc['endsAt'] or 'still firing'}  incident {inc['id']}: "
+            + ", ".join(inc["scopes"])
+        )
     for e in data["alerts"]:
         click.echo(
             f"{e['startsAt']} -> {e['endsAt'] or 'still firing'}  {e['scope_kind']}:{e['scope']}"
-            f"  peak share {e['peak'].get('negative_share', 0):.0%}  {e['fingerprint']}"
+            f"  {e['rule']}  {e['fingerprint']}"
         )
+    if events is not None:
+        for line in format_events(data["events"]):
+            click.echo(line)

@@ -115,7 +115,9 @@ class ScoredDocument(Record):
         return float(p.get("positive", 0.0) - p.get("negative", 0.0))
 
 
-ScopeKind = Literal["topic", "ticker", "sector", "source", "all"]
+# entity: a named company without a ticker (ingest/data/entities.csv, tickers.csv rows without
+# a ticker) or an emerging name (monitor/core/emerging.py); watchlist: an analyst's TOML list.
+ScopeKind = Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]
 
 
 class WindowStat(Record):
@@ -170,3 +172,6 @@ class Alert(Record):
     evidence: tuple[Evidence, ...] = ()
     dashboard_url: str = ""
     summary: str = ""
+    # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
+    # it. Additive with a default, so schema_version stays 1.
+    incident: str = ""

@@ -92,7 +92,7 @@ class WindowSettings(Section):
 
 class RuleSettings(Section):
     name: str = "negative_surge"
-    scopes: list[Literal["topic", "ticker", "sector", "source", "all"]] = [
+    scopes: list[Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]] = [
         "topic",
         "ticker",
         "sector",
@@ -110,7 +110,8 @@ class RuleSettings(Section):
     resolve_after_windows: int = Field(3, ge=1)
     # negative_share: share test (+ negative-volume test when require_volume);
     # volume: window count against its baseline only (see monitor/core/detection.py).
-    kind: Literal["negative_share", "volume"] = "negative_share"
+    # negative_count / attention: count surges against the scope's rate (monitor/core/surges.py).
+    kind: Literal["negative_share", "volume", "negative_count", "attention"] = "negative_share"
     # The tests judge the sum of the last span_windows windows (a rolling span).
     span_windows: int = Field(12, ge=1)
     require_volume: bool = True
@@ -119,6 +120,15 @@ class RuleSettings(Section):
     # The baseline share is shrunk towards prior_share with prior_docs pseudo-documents.
     prior_share: float = Field(0.2, ge=0, le=1)
     prior_docs: float = Field(20.0, ge=0)
+    # Count rules (negative_count, attention): hot when -log10 of the tail probability reaches
+    # `surprise`, with at least `min_negative` negatives in the span; a scope seen for the first
+    # time expects `prior_rate_per_day` documents a day, with the weight of `prior_days` days.
+    surprise: float = Field(5.0, gt=0)
+    # attention only: the negatives of the span must be unusual at this lower bar too.
+    evidence_surprise: float = Field(1.3, ge=0)
+    min_negative: int = Field(4, ge=0)
+    prior_rate_per_day: float = Field(1.0, gt=0)
+    prior_days: float = Field(0.25, gt=0)
 
     @model_validator(mode="after")
     def _persistence(self) -> RuleSettings:
@@ -127,11 +137,88 @@ class RuleSettings(Section):
         return self
 
 
+# The count rules judge six hours (72 x 5 min): the news of one name arrives over hours, not
+# minutes, and a rolling sum still fires as soon as a fast burst is large enough. Their
+# baseline has a one-day half-life: "usual attention" for a name is a daily notion.
+COUNT_SPAN_WINDOWS = 72
+COUNT_HALFLIFE_WINDOWS = 288.0
+
+
+def default_rules() -> list[RuleSettings]:
+    """The shipped rules (docs/alerts.md explains each default): the share test on broad
+    scopes, and the two count rules (monitor/core/surges.py) on named things."""
+    return [
+        RuleSettings(),
+        RuleSettings(
+            name="negative_count",
+            kind="negative_count",
+            scopes=["entity", "ticker", "watchlist"],
+            baseline_halflife_windows=COUNT_HALFLIFE_WINDOWS,
+            min_baseline_windows=0,
+        ),
+        RuleSettings(
+            name="attention",
+            kind="attention",
+            scopes=["entity", "ticker", "watchlist"],
+            span_windows=COUNT_SPAN_WINDOWS,
+            baseline_halflife_windows=COUNT_HALFLIFE_WINDOWS,
+            min_baseline_windows=0,
+            min_negative=1,
+            surprise=4.0,
+        ),
+    ]
+
+
+class EmergingSettings(Section):
+    """Emerging entities (monitor/core/emerging.py): unlisted names whose count jumps."""
+
+    enabled: bool = True
+    min_docs: int = Field(4, ge=1)
+    min_sources: int = Field(2, ge=1)
+    span_windows: int = Field(12, ge=1)
+    idle_windows: int = Field(288, ge=1)
+    capacity: int = Field(5000, ge=10)
+
+
 class AlertSettings(Section):
-    rules: list[RuleSettings] = [RuleSettings()]
+    rules: list[RuleSettings] = Field(default_factory=default_rules)
     repeat_interval_s: int = Field(4 * 3600, ge=0)
     evidence_docs: int = Field(5, ge=0, le=50)
     dashboard_url: str = "http://127.0.0.1:8050"
+    emerging: EmergingSettings = EmergingSettings()
+    # Alerts of one story (shared evidence, overlapping time) form one incident
+    # (monitor/core/incidents.py); an alert joins an incident that ended at most this long ago.
+    incident_gap_s: int = Field(6 * 3600, ge=0)
+
+
+class WatchlistSettings(Section):
+    """An analyst's scope: documents naming any alias (whole words, case-insensitive) or
+    matching ``pattern`` (a regular expression), or carrying one of ``tickers``, count in
+    ``watchlist:<name>``. ``thresholds`` override fields of every rule that judges
+    ``watchlist`` scopes, for this watchlist only (e.g. ``{surprise = 4, min_negative = 2}``)."""
+
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+    pattern: str | None = None
+    tickers: list[str] = []
+    thresholds: dict[str, float | int | bool] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> WatchlistSettings:
+        import re
+
+        if not (self.aliases or self.pattern or self.tickers):
+            raise ValueError(f"watchlist {self.name!r} needs aliases, a pattern or tickers")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"watchlist {self.name!r}: bad pattern: {exc}") from None
+        unknown = set(self.thresholds) - set(RuleSettings.model_fields) - {"name"}
+        bad = unknown | ({"name", "kind", "scopes"} & set(self.thresholds))
+        if bad:
+            raise ValueError(f"watchlist {self.name!r}: not a rule threshold: {sorted(bad)}")
+        return self
 
 
 class SinkSettings(Section):
@@ -148,6 +235,12 @@ class SinkSettings(Section):
     # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
     # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
     resend_s: float = Field(60.0, gt=0)
+    # Routing (like Alertmanager routes): empty = everything; otherwise only alerts whose scope
+    # kind is listed, or (for watchlist scopes) whose watchlist is listed.
+    scope_kinds: list[
+        Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]
+    ] = []
+    watchlists: list[str] = []
 
 
 class SourceSettings(Section):
@@ -162,6 +255,10 @@ class SourceSettings(Section):
     backoff_base_s: float = Field(30.0, gt=0)
     backoff_max_s: float = Field(3600.0, gt=0)
     enabled: bool = True
+    # SSRF guard (ingest/url_guard.py): an intranet feed may be fetched from a loopback or
+    # private address only when marked so; file:// URLs and paths only from a local source.
+    allow_private: bool = False
+    local: bool = False
 
 
 class IngestSettings(Section):
@@ -170,6 +267,8 @@ class IngestSettings(Section):
     archive_dir: str = paths.archive_dir(paths.DEFAULT_DATA_DIR)  # unset: under data_dir
     user_agent: str = USER_AGENT
     dedup_capacity: int = Field(50_000, ge=1000)  # ~40 MB; a month of ~190 feeds
+    # Networks every source may connect to although not public (e.g. ["10.2.0.0/16"]).
+    allow_networks: list[str] = []
 
 
 class DashboardSettings(Section):
@@ -181,6 +280,20 @@ class DashboardSettings(Section):
     users_file: str | None = None
     users: dict[str, SecretStr] = {}
     secret_key: SecretStr | None = None
+    # Login hardening (dashboard/auth.py, docs/reliability.md#security). A session ends at
+    # logout, after session_idle_s without a request, and session_max_age_s after login.
+    session_max_age_s: float = Field(8 * 3600.0, gt=0)
+    session_idle_s: float = Field(3600.0, gt=0)
+    # Failed sign-ins within login_window_s: max_failures for one user name, or
+    # max_failures_per_client from one client address, lock that name/address for lockout_s.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
+    login_window_s: float = Field(900.0, gt=0)
+    login_lockout_s: float = Field(900.0, gt=0)
+    # Behind a reverse proxy: take the client address and scheme (https -> Secure cookies)
+    # from X-Forwarded-For / X-Forwarded-Proto. Only when the proxy sets them, never directly
+    # exposed, since a client can send those headers itself.
+    trust_proxy: bool = False
 
 
 class StreamSettings(Section):
@@ -227,6 +340,7 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     stream: StreamSettings = StreamSettings()
     metrics: MetricsSettings = MetricsSettings()
+    watchlists: list[WatchlistSettings] = []
 
     @field_validator("log_level")
     @classmethod
@@ -286,6 +400,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # malformed TOML
         raise ConfigError(f"invalid config file: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError("invalid config file: nested too deeply") from None
 
 
 def get_settings(ctx: Any) -> Settings:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from foundation.errors import SourceError
 from foundation.schemas import Document, isoformat
+from foundation.text import scrub_all
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,12 @@ def parse_line(line: str) -> Document:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
+    if "\\u" in line:  # only an escape can smuggle in a lone surrogate
+        obj = scrub_all(obj)
     if isinstance(obj.get("tickers"), list):
         obj["tickers"] = tuple(obj["tickers"])
     try:

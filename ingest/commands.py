@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from foundation.errors import ConfigError, SourceError
+from foundation.redact import mask_url, redact
 from foundation.schemas import Document, isoformat, utcnow
 from foundation.settings import Settings, SourceSettings, get_settings
 from foundation.store import Store
@@ -24,6 +24,7 @@ from ingest.health import HealthBook
 from ingest.poller import FetchError, Pipeline, Poller, SourceState, fetch, is_remote
 from ingest.sources.base import ParseResult, Source, detect_kind
 from ingest.sources.registry import build_sources, configured_sources, make_source
+from ingest.url_guard import guarded_client, policy_for
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def run_ingest(
         health=health,
         languages=tuple(settings.model.languages),
     )
-    poller = Poller(srcs, pipeline)
+    poller = Poller(srcs, pipeline, allow_networks=settings.ingest.allow_networks)
 
     async def main() -> None:
         if once:
@@ -200,8 +201,14 @@ def check_feed(
     timeout_s: float = 15.0,
     max_bytes: int = 5_000_000,
     language: str | None = None,
+    allow_private: bool = False,
+    allow_networks: Sequence[str] = (),
 ) -> tuple[str, ParseResult]:
-    """Fetch or read one feed and parse it; returns (kind, result). Never raises on content."""
+    """Fetch or read one feed and parse it; returns (kind, result). Never raises on content.
+
+    A path given here is the operator's own file, so it is read (``local``); a URL goes
+    through the same SSRF guard as the poller.
+    """
     probe = SourceSettings(
         name=target if len(target) < 200 else target[:200],
         kind="rss",
@@ -209,10 +216,12 @@ def check_feed(
         timeout_s=timeout_s,
         max_bytes=max_bytes,
         language=language,
+        allow_private=allow_private,
+        local=not is_remote(target),
     )
 
     async def get() -> bytes:
-        async with httpx.AsyncClient(follow_redirects=True) as client:
+        async with guarded_client(policy_for(allow_private, allow_networks)) as client:
             got = await fetch(client, make_source(probe, user_agent=user_agent), SourceState())
             return got.body
 
@@ -242,9 +251,20 @@ def check_feed(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds for a URL.")
 @click.option("--max-bytes", default=5_000_000, show_default=True, help="Size limit.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Allow a loopback/private/link-local address (an intranet feed); refused otherwise.",
+)
 @click.pass_context
 def check(
-    ctx: click.Context, target: str, kind: str, as_json: bool, timeout: float, max_bytes: int
+    ctx: click.Context,
+    target: str,
+    kind: str,
+    as_json: bool,
+    timeout: float,
+    max_bytes: int,
+    allow_private: bool,
 ) -> None:
     """Parse one feed (URL or FILE) and print its documents and every problem found.
 
@@ -258,6 +278,8 @@ def check(
         user_agent=settings.ingest.user_agent,
         timeout_s=timeout,
         max_bytes=max_bytes,
+        allow_private=allow_private,
+        allow_networks=settings.ingest.allow_networks,
     )
     languages = set(settings.model.languages)
     if as_json:
@@ -303,6 +325,6 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
     settings: Settings = get_settings(ctx)
     for s in configured_sources(settings):
         if as_json:
-            click.echo(s.model_dump_json())
+            click.echo(redact(s.model_dump_json()))
         else:
-            click.echo(f"{s.kind:10} {s.interval_s:>6g}s  {s.name:32} {s.url}")
+            click.echo(f"{s.kind:10} {s.interval_s:>6g}s  {s.name:32} {mask_url(s.url)}")

@@ -35,6 +35,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 from foundation.eventtime import EARLIEST, MAX_FUTURE
 from foundation.language import language_tag
 from foundation.schemas import Document
+from foundation.text import scrub
 from ingest.language import detect_language
 from ingest.tickers import TickerIndex, default_index
 
@@ -109,7 +110,7 @@ def clean_text(raw: str | None, max_chars: int | None = None) -> str:
     if len(text) > 200_000:
         # Bound the work on hostile fields; the result is cut far below this anyway.
         text = text[:200_000]
-    return cut_text(_fixed_point(text), max_chars)
+    return cut_text(_fixed_point(scrub(text)), max_chars)
 
 
 def cut_text(clean: str, max_chars: int | None) -> str:
@@ -169,7 +170,7 @@ def canonical_link(url: str | None) -> str:
     """
     if not url:
         return ""
-    url = _WS_RE.sub("", url.strip())
+    url = _WS_RE.sub("", scrub(url).strip())
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -309,6 +310,7 @@ def normalize(
 ) -> Document:
     """One raw item to a Document (see the module docstring for every rule)."""
     flags: list[str] = list(item.flags)
+    feed_url = scrub(feed_url) if feed_url else feed_url
     title_full = clean_text(item.title)
     summary_full = clean_text(item.summary)
     title = cut_text(title_full, TITLE_MAX)
@@ -334,7 +336,9 @@ def normalize(
 
     index = tickers if tickers is not None else default_index()
     found, entities = index.scan(f"{title}\n{summary}")
-    symbols = sorted(set(found) | {t.strip().upper() for t in item.tickers if t and t.strip()})
+    symbols = sorted(
+        set(found) | {scrub(t).strip().upper() for t in item.tickers if t and t.strip()}
+    )
 
     author = clean_text(item.author, 200) or None
     return Document(

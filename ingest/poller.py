@@ -5,7 +5,8 @@ Per source: conditional GET (``If-None-Match`` / ``If-Modified-Since`` from the 
 bytes cannot hold a poll forever), a response size limit (``max_bytes``, checked on
 ``Content-Length`` and while streaming), and on any failure a jittered exponential backoff
 (:func:`backoff_delay`), honouring ``Retry-After``. Requests to one host are spaced by the
-source's ``host_interval_s`` (Reddit, StockTwits). Whatever goes wrong in one source (HTTP
+source's ``host_interval_s`` (Reddit, StockTwits). Every connection, redirect hops included,
+goes through the SSRF guard (:mod:`ingest.url_guard`). Whatever goes wrong in one source (HTTP
 error, parse error, a bug) is counted and logged for that source; the other sources go on.
 
 What the fetched documents go through is :class:`Pipeline`: dedup -> publish -> archive,
@@ -36,6 +37,14 @@ from foundation.schemas import Document, utcnow
 from ingest.dedup import Deduplicator
 from ingest.health import HealthBook
 from ingest.sources.base import ParseResult, Source
+from ingest.url_guard import (
+    FETCH_SCHEMES,
+    MAX_REDIRECTS,
+    BlockedAddress,
+    guarded_client,
+    parse_networks,
+    policy_for,
+)
 
 if TYPE_CHECKING:
     from foundation.store import Store
@@ -87,7 +96,26 @@ class FetchError(SourceError):
 
 
 def is_remote(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https")
+    return urlsplit(url).scheme in FETCH_SCHEMES
+
+
+def is_local(url: str) -> bool:
+    """A ``file://`` URL or a plain path (no scheme; a Windows drive letter is not one)."""
+    scheme = urlsplit(url).scheme
+    return scheme == "file" or scheme == "" or len(scheme) == 1
+
+
+def check_scheme(source: Source) -> None:
+    """http(s) for every source; files only for a source marked ``local = true``."""
+    if is_remote(source.url):
+        return
+    if not is_local(source.url):
+        raise FetchError(
+            f"unsupported URL scheme {urlsplit(source.url).scheme!r}: only http and https "
+            "are fetched (and files, for a source marked local = true)"
+        )
+    if not source.settings.local:
+        raise FetchError("a file URL or path is read only for a source marked local = true")
 
 
 def read_local(url: str, max_bytes: int) -> bytes:
@@ -107,8 +135,12 @@ async def fetch(
     source: Source,
     state: SourceState,
 ) -> Fetched:
-    """One conditional GET of ``source.url``; raises FetchError naming what went wrong."""
+    """One conditional GET of ``source.url``; raises FetchError naming what went wrong.
+
+    ``client`` should come from :func:`ingest.url_guard.guarded_client` (the SSRF guard).
+    """
     settings = source.settings
+    check_scheme(source)
     if not is_remote(source.url):
         return Fetched(200, await asyncio.to_thread(read_local, source.url, settings.max_bytes))
     headers = source.request_headers()
@@ -150,6 +182,10 @@ async def fetch(
         raise FetchError(f"timed out after {settings.timeout_s:g} s") from None
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {settings.timeout_s:g} s") from None
+    except BlockedAddress as exc:
+        raise FetchError(str(exc)) from None
+    except httpx.TooManyRedirects:
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
 
@@ -233,27 +269,39 @@ class Poller:
         rng: random.Random | None = None,
         client: httpx.AsyncClient | None = None,
         on_poll: Callable[[Source, ParseResult | None, Exception | None], None] | None = None,
+        allow_networks: Sequence[str] = (),
     ) -> None:
         self.sources = list(sources)
         self.pipeline = pipeline
         self.health = pipeline.health
         self.rng = rng or random.Random()
         self.states: dict[str, SourceState] = {s.name: SourceState() for s in self.sources}
+        # ``client`` (tests) serves every source; otherwise one guarded client per policy, so
+        # a connection opened for an allow_private source is never reused for another.
         self._client = client
         self._own_client = client is None
+        self._allow_networks = tuple(allow_networks)
+        parse_networks(self._allow_networks)  # a bad entry fails at start, not at first poll
+        self._clients: dict[bool, httpx.AsyncClient] = {}
         self._host_next: dict[str, float] = {}
         self._host_lock = asyncio.Lock()
         self._on_poll = on_poll
 
-    async def _client_get(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
-        return self._client
+    async def _client_get(self, source: Source) -> httpx.AsyncClient:
+        if self._client is not None:
+            return self._client
+        allow = source.settings.allow_private
+        if allow not in self._clients:
+            self._clients[allow] = guarded_client(policy_for(allow, self._allow_networks))
+        return self._clients[allow]
 
     async def aclose(self) -> None:
         if self._client is not None and self._own_client:
             await self._client.aclose()
             self._client = None
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     async def _host_gate(self, source: Source) -> None:
         interval = type(source).host_interval_s
@@ -274,7 +322,7 @@ class Poller:
         result: ParseResult | None = None
         try:
             await self._host_gate(source)
-            fetched = await fetch(await self._client_get(), source, state)
+            fetched = await fetch(await self._client_get(source), source, state)
             if fetched.not_modified:
                 self.health.success(source.name, not_modified=True)
             else:

@@ -85,7 +85,10 @@ _CUE_RE = re.compile(
     r"dividend|buyback|guidance|results|layoffs|acquisition|deal|merger|stake|lawsuit|"
     r"antitrust|regulators?|downgrade|upgrade|price target|traders?|rall(?:y|ies)|"
     r"tumbles?|plunges?|soars?|slumps?|surges?|iPhone|Vision Pro|App Store|cards?|"
-    r"payments?|Cloud|cloud)\b"
+    r"payments?|Cloud|cloud|"
+    # Labour news is company news: "Amazon to cut 10,000 jobs", "Meta lays off 11,000".
+    r"(?i:jobs?|job cuts|lay(?:s|ing)? off|laid off|layoffs?|employees|workers|staff|"
+    r"workforce|hiring))\b"
 )
 # For ambiguous names of the crypto sector: the market cues above are not enough ("Kraken
 # rally" is hockey), so these need words of the crypto trade.
@@ -183,6 +186,13 @@ class TickerIndex:
             entity_sectors=entity_sectors,
         )
 
+    def name_tokens(self) -> frozenset[str]:
+        """Lower-cased tokens of every listed name and alias: the pipeline never takes these
+        for emerging entities (the names have scopes of their own)."""
+        return frozenset(
+            t.lower() for entries in self.names.values() for n in entries for t in n.tokens
+        )
+
     def sector_lookup(self) -> SectorLookup:
         """Ticker -> sector and entity -> sector, for ``sector:`` scopes in the windowing."""
         return SectorLookup(tickers=dict(self.sectors), entities=dict(self.entity_sectors))
@@ -261,10 +271,21 @@ def data_path() -> Path:
     return Path(str(resources.files("ingest") / "data" / "tickers.csv"))
 
 
+def entities_path() -> Path:
+    """The larger name -> entity list (banks, exchanges, crypto firms, big companies without a
+    ticker in tickers.csv); same columns, ticker empty. Documented in docs/ingest.md."""
+    return Path(str(resources.files("ingest") / "data" / "entities.csv"))
+
+
 @cache
 def default_index() -> TickerIndex:
-    """The index built from the shipped ``ingest/data/tickers.csv`` (loaded once)."""
-    return TickerIndex.from_csv(data_path())
+    """The index built from the shipped ``ingest/data/tickers.csv`` and
+    ``ingest/data/entities.csv`` (loaded once)."""
+    rows: list[dict[str, str]] = []
+    for path in (data_path(), entities_path()):
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows.extend(csv.DictReader(fh))
+    return TickerIndex.from_rows(rows)
 
 
 def extract_tickers(text: str) -> list[str]:

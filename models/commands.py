@@ -13,6 +13,7 @@ import click
 
 from foundation.errors import ModelError
 from foundation.settings import get_settings
+from foundation.text import scrub, scrub_all
 
 DEFAULT_DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
@@ -191,14 +192,19 @@ def evaluate(
 def _read_inputs(texts: tuple[str, ...]) -> list[tuple[str, Any]]:
     """(text, id) pairs: arguments, or JSON Lines with a "text" field on stdin."""
     if texts:
-        return [(t, None) for t in texts]
+        return [(scrub(t), None) for t in texts]
     out = []
-    for n, line in enumerate(sys.stdin, 1):
+    # Bytes, decoded here: invalid UTF-8 becomes U+FFFD, and a lone surrogate from a JSON
+    # escape is scrubbed, so no input can make the output unencodable (docs/reliability.md).
+    stream = getattr(sys.stdin, "buffer", None)
+    lines = stream if stream is not None else sys.stdin
+    for n, raw in enumerate(lines, 1):
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except ValueError as exc:
+            obj = scrub_all(json.loads(line))
+        except (ValueError, RecursionError) as exc:
             raise ModelError(f"stdin line {n}: not JSON ({exc})") from None
         if isinstance(obj, str):
             out.append((obj, None))

@@ -1,14 +1,23 @@
-"""Alerts: firing and resolved episodes with figures, evidence, deliveries; dead letters."""
+"""Alerts: incidents first (the alerts of one story together, with their scopes and evidence),
+then the firing and resolved episodes with figures, evidence, deliveries; dead letters."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import dash
 from dash import Input, Output, dcc, html
 
 from dashboard import figures, queries
-from dashboard.components import GRAPH_CONFIG, alert_card, dead_letters_table
+from dashboard.components import (
+    GRAPH_CONFIG,
+    alert_card,
+    dead_letters_table,
+    fmt_time,
+    safe_link,
+)
 from dashboard.context import Context
 
 TIMELINE_LIMIT = 200
@@ -31,6 +40,9 @@ def layout() -> html.Div:
                 inline=True,
             ),
             dcc.Graph(id="al-timeline", config=GRAPH_CONFIG),
+            html.H3("Incidents"),
+            html.Div(id="al-incidents"),
+            html.H3("Alerts"),
             html.Div(id="al-list"),
             html.H3("Dead letters"),
             html.Div(id="al-dead"),
@@ -67,10 +79,88 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
                 className="muted",
             )
         )
+    incidents = group_incidents(rows)
     return (
         figures.alert_timeline_figure(rows, v.start, v.end),
+        [incident_card(i) for i in incidents]
+        or [html.P("No incidents in this range.", className="muted")],
         cards or [html.P("No alerts in this range.", className="muted")],
         dead_letters_table(queries.find_dead_letters(ctx.engine)),
+    )
+
+
+@dataclass
+class IncidentView:
+    """The alert rows of one incident (``payload["incident"]``; an alert without one is an
+    incident of its own)."""
+
+    id: str
+    starts_at: datetime
+    ends_at: datetime | None
+    firing: bool
+    scopes: list[str] = field(default_factory=list)
+    alerts: list[queries.AlertRow] = field(default_factory=list)
+    headlines: list[dict[str, Any]] = field(default_factory=list)
+
+
+def group_incidents(rows: list[queries.AlertRow]) -> list[IncidentView]:
+    """Incidents of the listed episodes, newest first (pure)."""
+    by_id: dict[str, list[queries.AlertRow]] = {}
+    for a in rows:
+        by_id.setdefault(str(a.payload.get("incident") or a.key), []).append(a)
+    out = []
+    for inc_id, members in by_id.items():
+        firing = any(a.status == "firing" for a in members)
+        ends = [a.ends_at for a in members if a.ends_at is not None]
+        seen: set[str] = set()
+        headlines = []
+        for a in sorted(members, key=lambda a: a.starts_at):
+            for e in a.evidence:
+                key = str(e.get("link") or e.get("title"))
+                if key not in seen and len(headlines) < 5:
+                    seen.add(key)
+                    headlines.append(e)
+        out.append(
+            IncidentView(
+                id=inc_id,
+                starts_at=min(a.starts_at for a in members),
+                ends_at=None if firing or not ends else max(ends),
+                firing=firing,
+                scopes=sorted({f"{a.scope_kind}:{a.scope}" for a in members}),
+                alerts=members,
+                headlines=headlines,
+            )
+        )
+    out.sort(key=lambda i: (i.starts_at, i.id), reverse=True)
+    return out
+
+
+def incident_card(inc: IncidentView) -> html.Div:
+    status = "firing" if inc.firing else "resolved"
+    when = fmt_time(inc.starts_at) + (f" – {fmt_time(inc.ends_at)}" if inc.ends_at else "")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(status, className=f"badge badge-{status}"),
+                    html.Strong(f" {', '.join(inc.scopes)}"),
+                    html.Span(f"  {when}  ({len(inc.alerts)} alert(s))", className="muted"),
+                ]
+            ),
+            html.Ul(
+                [
+                    html.Li(
+                        [
+                            safe_link(str(e.get("link", "")), str(e.get("title", ""))),
+                            html.Span(f"  {e.get('source', '')}", className="muted"),
+                        ]
+                    )
+                    for e in inc.headlines
+                ]
+            ),
+        ],
+        className="card incident",
+        id=f"incident-{inc.id}",
     )
 
 
@@ -84,6 +174,7 @@ def _same_episode(a: queries.AlertRow, d: queries.DeliveryRow) -> bool:
 def register(app: dash.Dash, ctx: Context) -> None:
     @app.callback(
         Output("al-timeline", "figure"),
+        Output("al-incidents", "children"),
         Output("al-list", "children"),
         Output("al-dead", "children"),
         Input("url", "search"),

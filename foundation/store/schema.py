@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from foundation.errors import StoreError
+from foundation.redact import redact
 from foundation.store.store import metadata
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def prepare(engine: Engine, attempts: int = 3) -> None:
             return
         except SQLAlchemyError as exc:
             if attempt == attempts:
-                raise StoreError(f"cannot prepare the store schema: {exc}") from None
+                raise StoreError(f"cannot prepare the store schema: {redact(str(exc))}") from None
             time.sleep(0.2 * attempt)
 
 
@@ -128,7 +129,9 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
             command.upgrade(cfg, revision)
             after = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"upgrading the store schema failed (nothing changed): {exc}") from None
+        raise StoreError(
+            f"upgrading the store schema failed (nothing changed): {redact(str(exc))}"
+        ) from None
     return before, after or ""
 
 

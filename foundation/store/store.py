@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from foundation import metrics
 from foundation.errors import StoreError
+from foundation.redact import mask_url, redact
 from foundation.retry import backoff_delay
 from foundation.schemas import Alert, ScoredDocument, WindowStat, utcnow
 from foundation.settings import StoreSettings
@@ -198,7 +199,7 @@ def retrying(fn: Callable[[], T], retries: int, what: str, base_s: float = 0.05)
             return fn()
         except SQLAlchemyError as exc:
             if failures > retries or not _transient(exc):
-                raise StoreError(f"{what} failed: {exc}") from None
+                raise StoreError(f"{what} failed: {redact(str(exc))}") from None
             delay = backoff_delay(failures, base=base_s, cap=5.0)
             log.warning("store: %s failed (%s); retry %d in %.2fs", what, exc, failures, delay)
             time.sleep(delay)
@@ -209,8 +210,15 @@ def make_engine(url: str, create: bool = True, options: StoreSettings | None = N
     """Engine for ``url``; with ``create``, creates the SQLite folder and the schema of an
     empty database, and refuses a database whose schema is older than the code."""
     opts = options or StoreSettings(url=url)
+    shown = mask_url(url)  # errors name the store, never its password
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, a read-only data dir
+            blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+            reason = f"{blocker} is a file" if blocker else (exc.strerror or str(exc))
+            raise StoreError(f"cannot create the store folder {folder}: {reason}") from None
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
         kwargs.update(
@@ -223,8 +231,8 @@ def make_engine(url: str, create: bool = True, options: StoreSettings | None = N
         )
     try:
         engine = create_engine(url, future=True, **kwargs)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise StoreError(f"cannot open store {url!r}: {exc}") from None
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open store {shown!r}: {redact(str(exc))}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
@@ -245,7 +253,10 @@ def _wait_for(engine: Engine, timeout_s: float) -> None:
                 return
         except OperationalError as exc:
             if time.monotonic() >= deadline:
-                raise StoreError(f"cannot connect to the store: {exc}") from None
+                shown = engine.url.render_as_string(hide_password=True)
+                raise StoreError(
+                    f"cannot connect to the store {shown!r}: {redact(str(exc))}"
+                ) from None
             delay = min(backoff_delay(failures, base=0.2, cap=5.0), timeout_s)
             log.warning("store not reachable yet (%s); retrying in %.1fs", exc, delay)
             time.sleep(delay)

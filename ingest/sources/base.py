@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +62,11 @@ class Source(ABC):
     def url(self) -> str:
         return self.settings.url
 
+    @property
+    def inflate_limit(self) -> int:
+        """The most bytes a gzip body of this source may inflate to."""
+        return INFLATE_FACTOR * self.settings.max_bytes
+
     def request_headers(self) -> dict[str, str]:
         return {"User-Agent": self.user_agent, "Accept": self.accept}
 
@@ -105,19 +110,50 @@ class Source(ABC):
             result.documents.append(doc)
 
 
-def decode_json(body: bytes) -> object:
+def text_or_none(value: object) -> str | None:
+    """``value`` when it is a string (JSON feeds put anything anywhere), else None."""
+    return value if isinstance(value, str) else None
+
+
+# A gzip body may inflate to this many times the source's max_bytes: text compresses about
+# 5-10x, a "gzip bomb" 1000x; the bomb is refused before it is in memory.
+INFLATE_FACTOR = 20
+DEFAULT_INFLATE_LIMIT = INFLATE_FACTOR * 5_000_000
+
+
+def gunzip(body: bytes, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
+    """A gzip body inflated: members concatenated (as archive files are written), a truncated
+    tail kept as far as it inflates; SourceError when corrupt or over ``limit`` bytes."""
+    out = bytearray()
+    data = body
+    while data[:2] == b"\x1f\x8b":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(data, limit - len(out) + 1)
+        except zlib.error as exc:
+            if out:
+                break  # garbage after good members: keep those
+            raise SourceError(f"corrupt gzip data: {exc}") from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise SourceError(f"gzip body inflates to more than {limit} bytes; refused")
+        if not inflater.eof:
+            break  # truncated: keep what inflated
+        data = inflater.unused_data
+    return bytes(out)
+
+
+def decode_json(body: bytes, limit: int = DEFAULT_INFLATE_LIMIT) -> object:
     """JSON from bytes (gzip allowed); raises SourceError naming the problem."""
     if body[:2] == b"\x1f\x8b":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"corrupt gzip body: {exc}") from None
+        body = gunzip(body, limit)
     try:
         return json.loads(body.decode("utf-8-sig", errors="replace"))
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise SourceError("not valid JSON: nested too deeply") from None
 
 
 def detect_kind(body: bytes, url: str = "") -> str:
@@ -125,8 +161,8 @@ def detect_kind(body: bytes, url: str = "") -> str:
     head = body[:4096]
     if head[:2] == b"\x1f\x8b":
         try:
-            head = gzip.decompress(body)[:4096]
-        except (OSError, EOFError):
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, 4096)
+        except zlib.error:
             return "jsonl"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if url.endswith((".jsonl", ".jsonl.gz", ".ndjson")):

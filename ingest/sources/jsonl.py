@@ -8,13 +8,12 @@ missing language or ticker list is filled in.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from datetime import datetime
 
+from foundation.errors import SourceError
 from ingest.archive import parse_line
 from ingest.normalize import as_raw, normalize
-from ingest.sources.base import ParseResult, Source
+from ingest.sources.base import ParseResult, Source, gunzip
 
 
 class JsonlSource(Source):
@@ -28,10 +27,11 @@ class JsonlSource(Source):
         result = ParseResult()
         if body[:2] == b"\x1f\x8b":
             try:
-                # Tolerates a truncated tail: keeps what decompresses.
-                body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body)
-            except (zlib.error, gzip.BadGzipFile) as exc:
-                result.problems.append(f"corrupt gzip data: {exc}")
+                # Every member (an archive file has one per append); a truncated tail keeps
+                # what inflates; a bomb is refused.
+                body = gunzip(body, self.inflate_limit)
+            except SourceError as exc:
+                result.problems.append(str(exc))
                 return result
         text = body.decode("utf-8", errors="replace")
         for lineno, line in enumerate(text.splitlines(), start=1):
@@ -51,6 +51,10 @@ class JsonlSource(Source):
                 language=self.settings.language,
                 tickers=self.tickers,
             )
+            if not fresh.title:  # as every other source: nothing to classify
+                result.skipped += 1
+                result.problems.append(f"line {lineno}: no title and no text, skipped")
+                continue
             result.documents.append(
                 fresh.model_copy(update={"id": doc.id, "feed_url": doc.feed_url or self.url})
             )

@@ -14,7 +14,7 @@ from typing import Any
 
 from foundation.errors import SourceError
 from ingest.normalize import RawItem
-from ingest.sources.base import ParseResult, Source, decode_json
+from ingest.sources.base import ParseResult, Source, decode_json, text_or_none
 
 REDDIT = "https://www.reddit.com"
 
@@ -30,7 +30,7 @@ class RedditSource(Source):
     ) -> ParseResult:
         result = ParseResult()
         try:
-            obj = decode_json(body)
+            obj = decode_json(body, self.inflate_limit)
         except SourceError as exc:
             result.problems.append(str(exc))
             return result
@@ -46,7 +46,8 @@ class RedditSource(Source):
                 else:
                     result.problems.append("not a Reddit Listing (no kind='Listing')")
                 continue
-            children = (listing.get("data") or {}).get("children")
+            data = listing.get("data")
+            children = data.get("children") if isinstance(data, dict) else None
             if not isinstance(children, list):
                 result.problems.append("Listing without data.children")
                 continue
@@ -60,15 +61,17 @@ class RedditSource(Source):
             if post.get("over_18"):
                 result.skipped += 1
                 continue
-            permalink = post.get("permalink") or ""
-            link = f"{REDDIT}{permalink}" if permalink.startswith("/") else post.get("url")
-            summary = post.get("selftext") or ""
-            if not summary and post.get("url") and not post.get("is_self", True):
-                summary = str(post.get("url"))
-            author = post.get("author")
+            # Any field may hold any JSON value: only strings are taken as text.
+            permalink = text_or_none(post.get("permalink")) or ""
+            url = text_or_none(post.get("url"))
+            link = f"{REDDIT}{permalink}" if permalink.startswith("/") else url
+            summary = text_or_none(post.get("selftext")) or ""
+            if not summary and url and not post.get("is_self", True):
+                summary = url
+            author = text_or_none(post.get("author"))
             items.append(
                 RawItem(
-                    title=post.get("title"),
+                    title=text_or_none(post.get("title")),
                     summary=summary,
                     link=link,
                     published=post.get("created_utc"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from foundation.errors import SourceError
 from ingest.normalize import RawItem
-from ingest.sources.base import ParseResult, Source, decode_json
+from ingest.sources.base import ParseResult, Source, decode_json, text_or_none
 
 SITE = "https://stocktwits.com"
 
@@ -31,7 +31,7 @@ class StocktwitsSource(Source):
     ) -> ParseResult:
         result = ParseResult()
         try:
-            obj = decode_json(body)
+            obj = decode_json(body, self.inflate_limit)
         except SourceError as exc:
             result.problems.append(str(exc))
             return result
@@ -58,11 +58,12 @@ class StocktwitsSource(Source):
                 result.problems.append(f"message {n}: not a message object with a body")
                 continue
             user: dict[str, Any] = msg["user"] if isinstance(msg.get("user"), dict) else {}
-            username = user.get("username")
+            username = text_or_none(user.get("username"))
             link = f"{SITE}/{username}/message/{msg['id']}" if username and msg.get("id") else None
+            raw_symbols = msg.get("symbols")
             symbols = tuple(
                 str(s.get("symbol"))
-                for s in (msg.get("symbols") or [])
+                for s in (raw_symbols if isinstance(raw_symbols, list) else [])
                 if isinstance(s, dict) and s.get("symbol")
             )
             flags: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ from foundation.sectors import SectorLookup
 from foundation.settings import Settings
 from models.base import Prediction, TextClassifier
 from monitor.backtest.cache import ClassificationCache
+from monitor.core.events_scoring import LabelledEvent, score
+from monitor.core.incidents import incidents_json
 from monitor.core.pipeline import AlertPipeline
 from monitor.core.scoring import scored
 
@@ -52,12 +54,28 @@ class BacktestResult:
     alerts: list[Alert] = field(default_factory=list)
     closed: list[WindowStat] = field(default_factory=list)
     seconds: float = 0.0
+    incident_list: list[dict[str, Any]] = field(default_factory=list)
 
     def episodes(self) -> list[dict[str, Any]]:
         return alert_episodes(self.alerts)
 
+    def incidents(self) -> list[dict[str, Any]]:
+        """The pipeline's incidents (the same tracker the stream worker runs)."""
+        return self.incident_list
+
+    def period_days(self) -> float:
+        if not self.closed:
+            return 0.0
+        start = min(w.window_start for w in self.closed)
+        end = max(w.window_end for w in self.closed)
+        return (end - start).total_seconds() / 86400
+
+    def score_events(self, events: Sequence[LabelledEvent]) -> dict[str, Any]:
+        return score(self.episodes(), events, self.incidents(), self.period_days() or None)
+
     def to_json(self) -> dict[str, Any]:
         eps = self.episodes()
+        incidents = self.incidents()
         return {
             "files": self.files,
             "model": self.model,
@@ -72,6 +90,8 @@ class BacktestResult:
             "alert_count": len(eps),
             "notifications": len(self.alerts),
             "alerts": eps,
+            "incident_count": len(incidents),
+            "incidents": incidents,
         }
 
 
@@ -96,6 +116,7 @@ def alert_episodes(alerts: Iterable[Alert]) -> list[dict[str, Any]]:
                 "evidence": [],
                 "dashboard_url": a.dashboard_url,
                 "summary": a.summary,
+                "incident": a.incident,
             }
         e["notifications"] += 1
         e["peak"] = a.peak
@@ -193,10 +214,19 @@ def classify(
 
 
 def detect(
-    scored: Iterable[ScoredDocument], settings: Settings, sectors: SectorLookup | None = None
+    scored: Iterable[ScoredDocument],
+    settings: Settings,
+    sectors: SectorLookup | None = None,
+    known_names: frozenset[str] = frozenset(),
 ) -> tuple[list[Alert], list[WindowStat], AlertPipeline]:
     """Aggregation + detection + lifecycle over scored documents in event-time order."""
-    p = AlertPipeline(settings, track_updates=False, sectors=sectors)
+    p = AlertPipeline(
+        settings,
+        track_updates=False,
+        sectors=sectors,
+        known_names=known_names,
+        keep_incidents=True,
+    )
     alerts: list[Alert] = []
     closed: list[WindowStat] = []
     for s in scored:
@@ -237,8 +267,10 @@ def run_backtest(
     if cache is not None:
         log.info("backtest cache %s: %d hits, %d classified", cache.path, cache.hits, cache.misses)
     result.scored = sum(1 for s in scored if s.scored)
-    alerts, closed, pipeline = detect(scored, settings, index.sector_lookup())
+    alerts, closed, pipeline = detect(scored, settings, index.sector_lookup(), index.name_tokens())
     result.alerts = alerts
+    assert pipeline.incidents.history is not None
+    result.incident_list = incidents_json(pipeline.incidents.history.values())
     result.closed = closed
     result.windows = len(closed)
     result.late = pipeline.agg.late_total

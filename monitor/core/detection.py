@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foundation.settings import RuleSettings
+from monitor.core.surges import COUNT_KINDS, RateState, assess_counts
 
 # Weight of a hot window in the baseline, relative to a normal one (see module docstring).
 HOT_WINDOW_WEIGHT = 0.25
@@ -194,14 +195,19 @@ class DetectorState:
     quiet_streak: int = 0  # windows in a row that were not warm
     # (count, negative) of the last span_windows windows, newest last.
     span: list[tuple[int, int]] = field(default_factory=list)
+    # Gamma-Poisson rates of the count rules (negative_count, attention); None for the others.
+    rate: RateState | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "b": self.baseline.to_list(),
             "r": list(self.recent),
             "q": self.quiet_streak,
             "s": [list(x) for x in self.span],
         }
+        if self.rate is not None:
+            out["c"] = self.rate.to_list()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorState:
@@ -210,6 +216,7 @@ class DetectorState:
             [int(x) for x in d["r"]],
             int(d["q"]),
             [(int(c), int(k)) for c, k in d.get("s", [])],
+            RateState.from_list(d["c"]) if d.get("c") else None,
         )
 
 
@@ -226,10 +233,22 @@ class Decision:
     hot_since: int = 0
 
 
-def step(rule: RuleSettings, state: DetectorState, count: int, negative: int) -> Decision:
+def step(
+    rule: RuleSettings,
+    state: DetectorState,
+    count: int,
+    negative: int,
+    windows_per_day: float = 288.0,
+    warming: bool = False,
+) -> Decision:
     """Assess one closed window, then fold it into ``state`` (persistence, quiet streak,
     baseline). Windows must be fed in order, empty ones included. The tests run on the sum of
-    the last ``span_windows`` windows, so low-volume scopes gather enough documents."""
+    the last ``span_windows`` windows, so low-volume scopes gather enough documents.
+    ``windows_per_day`` converts the count rules' daily prior into windows; ``warming``
+    (the pipeline has judged less than one span of event time) keeps the count rules from
+    firing: at the start of a run every scope looks new."""
+    if rule.kind in COUNT_KINDS:
+        return _step_counts(rule, state, count, negative, windows_per_day, warming)
     state.span.append((count, negative))
     del state.span[: -rule.span_windows]
     n = sum(c for c, _ in state.span)
@@ -247,6 +266,70 @@ def step(rule: RuleSettings, state: DetectorState, count: int, negative: int) ->
     return Decision(
         hot=a.hot,
         warm=a.warm,
+        persistent=hot_windows >= rule.persistence_k,
+        quiet_streak=state.quiet_streak,
+        figures=figures,
+        hot_since=hot_since,
+    )
+
+
+def _step_counts(
+    rule: RuleSettings,
+    state: DetectorState,
+    count: int,
+    negative: int,
+    windows_per_day: float,
+    warming: bool = False,
+) -> Decision:
+    """``step`` for the count rules. The span is judged against the history *before* it: a
+    window enters the rate baseline when it leaves the span (``state.span`` keeps two spans:
+    the current one and the one before, whose sum feeds the span-count variance), so a burst
+    cannot teach the baseline its own first hour. The prior stands in for history, so there
+    is no ``min_baseline_windows`` wait unless the rule asks for one."""
+    if state.rate is None:
+        state.rate = RateState()
+    s = rule.span_windows
+    state.span.append((count, negative))
+    del state.span[: -2 * s]
+    current = state.span[-s:]
+    n = sum(c for c, _ in current)
+    k = sum(x for _, x in current)
+    hot, warm, figures = assess_counts(
+        rule, state.rate, n, k, len(current), windows_per_day, state.baseline.windows
+    )
+    state.baseline.windows += 1
+    figures["baseline_windows"] = float(state.baseline.windows)
+    if state.baseline.windows <= rule.min_baseline_windows or warming:
+        hot, warm = False, True
+    state.recent.append(1 if hot else 0)
+    del state.recent[: -rule.persistence_n]
+    hot_windows = sum(state.recent)
+    hot_since = len(state.recent) - 1 - state.recent.index(1) if hot_windows else 0
+    state.quiet_streak = 0 if warm else state.quiet_streak + 1
+    if len(state.span) > s:
+        # The window that just left the span joins the baseline (a quarter of the weight
+        # while the scope is hot); the span before the current one gives the variance.
+        left_n, left_k = state.span[-s - 1]
+        before = state.span[:-s]
+        # Down-weighted while the counts are unusual, negative evidence or not: the baseline
+        # should not learn a burst as the new normal.
+        unusual = max(figures.get("attention_surprise", 0.0), figures["negative_surprise"])
+        # (While warming up, everything is new: learn at full weight.)
+        down = not warming and (hot or unusual >= rule.surprise / 2)
+        weight = HOT_WINDOW_WEIGHT if down else 1.0
+        # The span-count variance only from full spans (a partial one scaled up is noise).
+        full = len(before) == s
+        state.rate.update(
+            left_n,
+            left_k,
+            sum(c for c, _ in before) if full else None,
+            sum(x for _, x in before) if full else None,
+            alpha_for(rule.baseline_halflife_windows) * weight,
+        )
+    figures["hot_windows"] = float(hot_windows)
+    return Decision(
+        hot=hot,
+        warm=warm,
         persistent=hot_windows >= rule.persistence_k,
         quiet_streak=state.quiet_streak,
         figures=figures,

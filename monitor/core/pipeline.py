@@ -18,6 +18,8 @@ from foundation.schemas import Alert, Evidence, ScoredDocument, WindowStat
 from foundation.sectors import SectorLookup
 from foundation.settings import RuleSettings, Settings
 from monitor.core.detection import DetectorState, step
+from monitor.core.emerging import EmergingTracker, default_common_words
+from monitor.core.incidents import IncidentTracker
 from monitor.core.lifecycle import (
     AlertState,
     Window,
@@ -25,6 +27,7 @@ from monitor.core.lifecycle import (
     states_from_alerts,
     transition,
 )
+from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.core.windowing import (
     ClosedWindow,
     WindowAcc,
@@ -72,20 +75,48 @@ class AlertPipeline:
         *,
         track_updates: bool = True,
         sectors: SectorLookup | None = None,
+        known_names: frozenset[str] = frozenset(),
+        keep_incidents: bool = False,
     ) -> None:
+        """``known_names``: lower-cased tokens of the listed names
+        (``ingest.tickers.default_index().name_tokens()``), never emerging entities."""
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
+        em = settings.alerts.emerging
+        self.emerging: EmergingTracker | None = None
+        if em.enabled and any("entity" in r.scopes for r in self.rules):
+            self.emerging = EmergingTracker(
+                size_s=self.size_s,
+                min_docs=em.min_docs,
+                min_sources=em.min_sources,
+                span_windows=em.span_windows,
+                idle_windows=em.idle_windows,
+                capacity=em.capacity,
+                common=default_common_words(),
+                known=known_names,
+            )
+        # keep_incidents: remember every incident (a finite backtest lists them all).
+        self.incidents = IncidentTracker(
+            settings.alerts.incident_gap_s, keep_history=keep_incidents
+        )
+        self.watchlists = WatchlistScopes(settings.watchlists)
+        self._watch_rules = rules_for(self.rules, settings.watchlists)
         self.agg = WindowAggregator(
             settings.windows.size_s,
             settings.windows.allowed_lateness_s,
             settings.alerts.evidence_docs,
             track=track_updates,
             sectors=sectors,
+            extra_scopes=self._extra_scopes
+            if self.emerging is not None or self.watchlists.lists
+            else None,
         )
         self.track_updates = track_updates
         self.scopes: dict[str, ScopeState] = {}
         self.next_eval: int | None = None
+        # First window judged (event time): the count rules wait one span after it.
+        self.first_eval: int | None = None
         self._detected_kinds = {k for r in self.rules for k in r.scopes}
         self._span = max((r.span_windows for r in self.rules), default=1)
         self.changed: set[str] = set()  # scope keys whose state changed since last dump
@@ -94,6 +125,17 @@ class AlertPipeline:
     # -- input ---------------------------------------------------------------------------
     def add(self, doc: ScoredDocument) -> str:
         return self.agg.add(doc)
+
+    def _extra_scopes(self, doc: ScoredDocument) -> list[str]:
+        keys = self.emerging.scopes(doc) if self.emerging is not None else []
+        if self.watchlists.lists:
+            keys.extend(self.watchlists.scopes(doc))
+        return keys
+
+    def _rules(self, kind: str, scope: str) -> list[RuleSettings]:
+        if kind == "watchlist":
+            return self._watch_rules.get(scope, [])
+        return [r for r in self.rules if kind in r.scopes]
 
     # -- evaluation ----------------------------------------------------------------------
     def advance(self) -> PipelineOutput:
@@ -159,6 +201,10 @@ class AlertPipeline:
                     st = self.scopes[c.key] = ScopeState()
                 st.last_active = ws
         start, end = from_epoch(ws), from_epoch(ws + size)
+        per_day = 86400 / size
+        if self.first_eval is None:
+            self.first_eval = ws
+        judged = (ws - self.first_eval) // size  # windows judged so far in this run
         for key in sorted(self.scopes):
             st = self.scopes[key]
             acc = accs.get(key)
@@ -169,13 +215,11 @@ class AlertPipeline:
                 st.evidence[ws] = acc.evidence
             for old in [s for s in st.evidence if s <= ws - self._span * size]:
                 del st.evidence[old]
-            for rule in self.rules:
-                if kind not in rule.scopes:
-                    continue
+            for rule in self._rules(kind, scope):
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
-                decision = step(rule, det, count, negative)
+                decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
                 astate = st.alerts.get(rule.name, AlertState())
                 evidence = (
                     self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
@@ -194,7 +238,12 @@ class AlertPipeline:
                 else:
                     st.alerts[rule.name] = new_state
                 if alert is not None:
-                    out.alerts.append(alert)
+                    span_start = ws - (rule.span_windows - 1) * size
+                    links = [
+                        e["id"] for t, evs in st.evidence.items() if t >= span_start for e in evs
+                    ]
+                    inc, _ = self.incidents.add(alert, links)
+                    out.alerts.append(alert.model_copy(update={"incident": inc.id}))
             self.changed.add(key)
             if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
                 del self.scopes[key]
@@ -213,11 +262,16 @@ class AlertPipeline:
 
     # -- state for Faust tables / restarts -------------------------------------------------
     def dump_meta(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "max_ts": self.agg.max_ts,
             "next_eval": self.next_eval,
             "late_total": self.agg.late_total,
+            "first_eval": self.first_eval,
         }
+        if self.emerging is not None:
+            out["emerging"] = self.emerging.to_dict()
+        out["incidents"] = self.incidents.to_dict()
+        return out
 
     def dump_scope(self, key: str) -> dict[str, Any] | None:
         """Everything about one scope (open windows, detectors, alert states); None when the
@@ -248,6 +302,10 @@ class AlertPipeline:
             self.agg.max_ts = meta.get("max_ts")
             self.next_eval = meta.get("next_eval")
             self.agg.late_total = int(meta.get("late_total", 0))
+            self.first_eval = meta.get("first_eval")
+            self.incidents.load(meta.get("incidents"))
+            if self.emerging is not None:
+                self.emerging.load(meta.get("emerging"))
         for key, d in scopes.items():
             if key == META_KEY or not d:
                 continue
@@ -305,3 +363,10 @@ class AlertPipeline:
                 self.changed.add(key)
                 n += 1
         return n
+
+
+def _warmup(rule: RuleSettings) -> float:
+    """Windows of event time a run judges before its count rules may fire: a span and a
+    baseline half-life (at the start of a run every scope looks new; after one half-life the
+    baseline carries half of its eventual weight)."""
+    return max(rule.span_windows, rule.baseline_halflife_windows)

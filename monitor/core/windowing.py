@@ -21,6 +21,7 @@ Times are float epoch seconds inside (fast and easy to serialise); records carry
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,15 @@ from typing import Any
 from foundation.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
 from foundation.sectors import SectorLookup
 
-SCOPE_KINDS: tuple[ScopeKind, ...] = ("topic", "ticker", "sector", "source", "all")
+SCOPE_KINDS: tuple[ScopeKind, ...] = (
+    "topic",
+    "ticker",
+    "sector",
+    "source",
+    "all",
+    "entity",
+    "watchlist",
+)
 ALL = "all"
 ALL_KEY = "all:all"
 
@@ -59,8 +68,8 @@ def from_epoch(ts: float) -> datetime:
 
 
 def doc_scope_keys(doc: ScoredDocument, sectors: SectorLookup | None = None) -> list[str]:
-    """Scope keys a scored document counts in: all, its source, its topic, each ticker, and
-    (given ``sectors``) the sector of each ticker and entity, each once."""
+    """Scope keys a scored document counts in: all, its source, its topic, each ticker, each
+    entity, and (given ``sectors``) the sector of each ticker and entity, each once."""
     d = doc.document
     keys = [ALL_KEY, "source:" + d.source]
     if doc.topic:
@@ -71,6 +80,10 @@ def doc_scope_keys(doc: ScoredDocument, sectors: SectorLookup | None = None) -> 
             k = "ticker:" + t
             if k not in keys:
                 keys.append(k)
+    for e in d.entities:
+        k = "entity:" + e
+        if k not in keys:
+            keys.append(k)
     if sectors is not None:
         keys.extend("sector:" + s for s in sectors.sectors(d.tickers, d.entities))
     return keys
@@ -199,6 +212,7 @@ class WindowAggregator:
         evidence_docs: int = 5,
         track: bool = True,
         sectors: SectorLookup | None = None,
+        extra_scopes: Callable[[ScoredDocument], list[str]] | None = None,
     ) -> None:
         if size_s <= 0:
             raise ValueError("window size must be positive")
@@ -209,6 +223,8 @@ class WindowAggregator:
         self.evidence_docs = evidence_docs
         self.track = track
         self.sectors = sectors
+        # More scope keys of a document (emerging entities, watchlists), judged at add time.
+        self.extra_scopes = extra_scopes
         self.windows: dict[str, dict[int, WindowAcc]] = {}
         self.max_ts: float | None = None
         self.late_total = 0
@@ -262,6 +278,9 @@ class WindowAggregator:
             self.duplicates += 1
             return "duplicate"
         ids.add(doc_id)
+        if self.extra_scopes is not None:
+            # After the late and duplicate checks: a stateful scoper sees each document once.
+            keys.extend(k for k in self.extra_scopes(doc) if k not in keys)
         probs = doc.sentiment_probs
         p_neg = float(probs.get("negative", 0.0))
         score = float(probs.get("positive", 0.0)) - p_neg

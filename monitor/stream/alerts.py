@@ -42,7 +42,7 @@ from foundation import metrics
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
 from foundation.store import Store
-from ingest.tickers import default_sector_lookup
+from ingest.tickers import default_index, default_sector_lookup
 from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.core.watermarks import PartitionWatermarks
 from monitor.stream.batches import read_batch
@@ -157,6 +157,7 @@ def register(
     dirty: set[str] = set()
     # The same sector tables the backtest uses (ingest/data/tickers.csv).
     sectors = default_sector_lookup()
+    known_names = default_index().name_tokens()
     counters = {
         "stored": 0,
         "windows": 0,
@@ -176,7 +177,9 @@ def register(
     def pipeline() -> AlertPipeline:
         p = holder.get("p")
         if p is None:
-            p = AlertPipeline(settings, track_updates=True, sectors=sectors)
+            p = AlertPipeline(
+                settings, track_updates=True, sectors=sectors, known_names=known_names
+            )
             items, legacy = load_shards(table, mirror)
             meta = table.get(META_KEY)
             p.load(meta, items)

@@ -41,6 +41,7 @@ from monitor.core.payloads import (
     slack_message,
     webhook_payload,
 )
+from monitor.core.watchlists import routed
 from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,8 @@ class Dispatcher:
         for g in groups:
             fresh = []
             for a in g.alerts:
+                if not routed(sink.cfg, a):
+                    continue  # not this sink's route (scope kind / watchlist)
                 if await self._delivered(a, sink.name):
                     out.append(DeliveryResult(sink.name, a, "skipped", 0))
                 else:

@@ -65,6 +65,7 @@ def test_ingest_once_publishes_each_new_document_exactly_once(
         f'[ingest]\narchive_dir = "{archive}"\n'
         + "".join(
             f'[[ingest.sources]]\nname = "{name}"\nkind = "rss"\nurl = "{feed_server}/{path}"\n'
+            "allow_private = true\n"
             for name, path in [
                 ("CNBC Finance", "cnbc_finance_2019.xml"),
                 ("Google News", "google_news_reuters_markets.xml"),

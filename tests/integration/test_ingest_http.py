@@ -152,7 +152,8 @@ class ListPublisher:
 def make_poller(server: FeedServer, names: dict[str, dict], user_agent: str = "finpulse-test/1"):
     sources = [
         make_source(
-            SourceSettings(name=name, url=f"{server.base}/{path}", **opts),
+            # The fixture server is on loopback: allowed only for a source marked so.
+            SourceSettings(name=name, url=f"{server.base}/{path}", allow_private=True, **opts),
             user_agent=user_agent,
         )
         for name, (path, opts) in ((n, (v.pop("path"), v)) for n, v in names.items())
@@ -307,12 +308,16 @@ def test_feeds_check_on_a_url(server):
 
     from cli.main import main
 
-    res = CliRunner().invoke(main, ["feeds", "check", "--json", f"{server.base}/ok"])
+    res = CliRunner().invoke(
+        main, ["feeds", "check", "--json", "--allow-private", f"{server.base}/ok"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["kind"] == "rss" and out["count"] == 3 and out["problems"] == []
     assert server.requests["/ok"][0]["user-agent"].startswith("finpulse/")
-    res = CliRunner().invoke(main, ["feeds", "check", "--timeout", "0.5", f"{server.base}/slow"])
+    res = CliRunner().invoke(
+        main, ["feeds", "check", "--allow-private", "--timeout", "0.5", f"{server.base}/slow"]
+    )
     assert res.exit_code == 1 and "fetch failed: timed out after 0.5 s" in res.output
-    res = CliRunner().invoke(main, ["feeds", "check", f"{server.base}/fail"])
+    res = CliRunner().invoke(main, ["feeds", "check", "--allow-private", f"{server.base}/fail"])
     assert res.exit_code == 1 and "HTTP 500" in res.output

@@ -54,7 +54,7 @@ def test_worker_and_ingest_write_only_under_data_dir(
     ids = write_feed(feed)
     env = pipeline_env(
         FINPULSE_INGEST__SOURCES=json.dumps(
-            [{"name": "datadir", "kind": "jsonl", "url": str(feed)}]
+            [{"name": "datadir", "kind": "jsonl", "url": str(feed), "local": True}]
         )
     )
     del env["FINPULSE_STORE__URL"]  # the default: under data_dir

@@ -1,6 +1,7 @@
 """The Flask side of the app: login guard, health, the JSON API, and a real callback round trip."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -32,7 +33,7 @@ def make(store_url, **dashboard):
     return create_app(settings).server.test_client()
 
 
-def dash_post(client, outputs, inputs, state=()):
+def dash_post(client, outputs, inputs, state=(), headers=None):
     body = {
         "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
         if len(outputs) > 1
@@ -44,7 +45,7 @@ def dash_post(client, outputs, inputs, state=()):
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
         "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs],
     }
-    return client.post("/_dash-update-component", json=body)
+    return client.post("/_dash-update-component", json=body, headers=headers or {})
 
 
 OVERVIEW_OUT = [
@@ -85,13 +86,20 @@ def test_login_guards_every_route(store_url):
     for path in ("/_dash-layout", "/_dash-dependencies", "/api/documents"):
         assert c.get(path).status_code == 401, path
     assert dash_post(c, OVERVIEW_OUT, [("url", "search", "")]).status_code == 401
-    bad = c.post("/login", data={"username": "alice", "password": "wrong"})
+
+    def post_login(**data):
+        # The form's CSRF token (tests/unit/test_dashboard_auth.py has the hardening tests).
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/login").data)
+        return c.post("/login", data={**data, "csrf_token": token.group(1).decode()})
+
+    bad = post_login(username="alice", password="wrong")
     assert bad.status_code == 401 and b"Wrong user name or password" in bad.data
-    assert c.post("/login", data={"username": "bob", "password": PASSWORD}).status_code == 401
-    ok = c.post("/login", data={"username": "alice", "password": PASSWORD, "next": "//evil.com"})
+    assert post_login(username="bob", password=PASSWORD).status_code == 401
+    ok = post_login(username="alice", password=PASSWORD, next="//evil.com")
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     assert c.get("/api/documents?limit=1").status_code == 200
-    assert dash_post(c, OVERVIEW_OUT, [("url", "search", "")]).status_code == 200
+    csrf = {"X-CSRFToken": c.get_cookie(auth.CSRF_COOKIE).value}
+    assert dash_post(c, OVERVIEW_OUT, [("url", "search", "")], headers=csrf).status_code == 200
     c.get("/logout")
     assert c.get("/api/documents?limit=1").status_code == 401
 

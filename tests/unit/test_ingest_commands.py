@@ -98,7 +98,7 @@ def test_ingest_dry_run_once_prints_new_documents_of_a_jsonl_source(tmp_path, mo
     config = tmp_path / "finpulse.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[[ingest.sources]]\nname = "file"\nkind = "jsonl"\nurl = "{feed}"\n'
+        f'[[ingest.sources]]\nname = "file"\nkind = "jsonl"\nurl = "{feed}"\nlocal = true\n'
     )
     monkeypatch.setenv("FINPULSE_CONFIG", str(config))
     res = CliRunner().invoke(main, ["ingest", "--once", "--dry-run"], catch_exceptions=False)

@@ -1,0 +1,196 @@
+"""Incidents: the alerts of one story grouped together (pure, online, deterministic).
+
+One story raises alerts on several scopes at once (``entity:FTX``, ``sector:crypto``,
+``ticker:FTT.X``, a topic, ``all``). A risk team wants one card for it. An alert **joins** an
+open incident when it shares a document with one of the incident's alerts (one of the most
+negative documents of each window of its span: the same headline raised both), or is a new
+episode of a scope that is already a member; otherwise it **opens** a new incident. An
+incident is open while any member is firing and for ``gap_s`` after its last member resolved
+(a story that flares up again within hours is the same incident). When an alert could join
+several open incidents it joins the one that started first (ties by id), so the grouping does
+not depend on dict order.
+
+The stream and the backtest feed alerts in the order the pipeline produced them, so both
+build the same incidents. Memory is bounded by the open incidents: closed ones are dropped
+once they are ``gap_s`` old (the caller keeps the history: the store, the backtest's JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from foundation.schemas import Alert, isoformat
+
+
+def incident_id(first: Alert) -> str:
+    """Stable id: the opening alert's fingerprint and start (16 hex characters)."""
+    key = f"{first.fingerprint}\x1f{isoformat(first.starts_at)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _scope(a: Alert) -> str:
+    return f"{a.scope_kind}:{a.scope}"
+
+
+@dataclass(slots=True)
+class Incident:
+    id: str
+    starts_at: datetime
+    # Latest end of a resolved member; None while a member is firing.
+    ends_at: datetime | None = None
+    firing: set[str] = field(default_factory=set)  # fingerprints of firing members
+    members: dict[str, str] = field(default_factory=dict)  # fingerprint -> scope key
+    rules: dict[str, str] = field(default_factory=dict)  # fingerprint -> rule
+    episodes: set[tuple[str, str]] = field(default_factory=set)  # (fingerprint, startsAt)
+    evidence_ids: set[str] = field(default_factory=set)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # first seen, at most 10
+    last_end: datetime | None = None
+
+    def open_at(self, t: datetime, gap: timedelta) -> bool:
+        return bool(self.firing) or self.last_end is None or t <= self.last_end + gap
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything, for the stream's state table (see :meth:`from_state`)."""
+        return {
+            "id": self.id,
+            "starts_at": isoformat(self.starts_at),
+            "ends_at": isoformat(self.ends_at) if self.ends_at else None,
+            "last_end": isoformat(self.last_end) if self.last_end else None,
+            "firing": sorted(self.firing),
+            "members": dict(sorted(self.members.items())),
+            "rules": dict(sorted(self.rules.items())),
+            "episodes": sorted([f, t] for f, t in self.episodes),
+            "evidence_ids": sorted(self.evidence_ids),
+            "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any]) -> Incident:
+        def dt(v: str | None) -> datetime | None:
+            return datetime.fromisoformat(v.replace("Z", "+00:00")) if v else None
+
+        start = dt(d["starts_at"])
+        assert start is not None
+        return cls(
+            id=d["id"],
+            starts_at=start,
+            ends_at=dt(d.get("ends_at")),
+            firing=set(d.get("firing", [])),
+            members=dict(d.get("members", {})),
+            rules=dict(d.get("rules", {})),
+            episodes={(f, t) for f, t in d.get("episodes", [])},
+            evidence_ids=set(d.get("evidence_ids", [])),
+            evidence=list(d.get("evidence", [])),
+            last_end=dt(d.get("last_end")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "startsAt": isoformat(self.starts_at),
+            "endsAt": isoformat(self.ends_at) if self.ends_at and not self.firing else None,
+            "alerts": sorted(self.members),
+            "episodes": [{"fingerprint": f, "startsAt": t} for f, t in sorted(self.episodes)],
+            "scopes": sorted(set(self.members.values())),
+            "rules": sorted(set(self.rules.values())),
+            "evidence": self.evidence,
+        }
+
+
+class IncidentTracker:
+    """``keep_history``: also keep every incident ever opened (a finite backtest)."""
+
+    def __init__(self, gap_s: float, max_evidence: int = 10, keep_history: bool = False) -> None:
+        self.gap = timedelta(seconds=gap_s)
+        self.max_evidence = max_evidence
+        self.open: dict[str, Incident] = {}
+        self.by_fingerprint: dict[str, str] = {}
+        self.history: dict[str, Incident] | None = {} if keep_history else None
+
+    def add(self, alert: Alert, link_ids: Iterable[str] = ()) -> tuple[Incident, bool]:
+        """File ``alert`` (firing or resolved); returns its incident and whether the alert
+        opened it. ``link_ids``: ids of more documents of the alert's span (beyond its
+        evidence) that link it to a story."""
+        now = alert.updated_at
+        self._expire(now)
+        inc_id = self.by_fingerprint.get(alert.fingerprint)
+        inc = self.open.get(inc_id) if inc_id else None
+        opened = False
+        links = {e.id for e in alert.evidence} | set(link_ids)
+        if inc is None:
+            inc = self._match(alert, links)
+        if inc is None:
+            inc = Incident(id=incident_id(alert), starts_at=alert.starts_at)
+            self.open[inc.id] = inc
+            if self.history is not None:
+                self.history[inc.id] = inc
+            opened = True
+        inc.evidence_ids |= links
+        self.by_fingerprint[alert.fingerprint] = inc.id
+        inc.members[alert.fingerprint] = _scope(alert)
+        inc.episodes.add((alert.fingerprint, isoformat(alert.starts_at)))
+        inc.rules[alert.fingerprint] = alert.rule
+        inc.starts_at = min(inc.starts_at, alert.starts_at)
+        shown = {e["link"] + e["title"] for e in inc.evidence}
+        for ev in alert.evidence:
+            if ev.link + ev.title not in shown:
+                shown.add(ev.link + ev.title)
+                if len(inc.evidence) < self.max_evidence:
+                    inc.evidence.append(
+                        {
+                            "title": ev.title,
+                            "source": ev.source,
+                            "link": ev.link,
+                            "published": isoformat(ev.published),
+                        }
+                    )
+        if alert.status == "firing":
+            inc.firing.add(alert.fingerprint)
+        else:
+            inc.firing.discard(alert.fingerprint)
+            end = alert.ends_at or now
+            inc.last_end = max(inc.last_end or end, end)
+            inc.ends_at = inc.last_end
+        return inc, opened
+
+    def to_dict(self) -> dict[str, Any]:
+        """The open incidents (bounded: closed ones are dropped after the gap)."""
+        return {"open": [self.open[i].to_state() for i in sorted(self.open)]}
+
+    def load(self, d: dict[str, Any] | None) -> None:
+        for item in (d or {}).get("open", []):
+            inc = Incident.from_state(item)
+            self.open[inc.id] = inc
+            for fp in inc.members:
+                self.by_fingerprint[fp] = inc.id
+
+    def _match(self, alert: Alert, ids: set[str]) -> Incident | None:
+        scope = _scope(alert)
+        best: Incident | None = None
+        for inc in self.open.values():
+            if not inc.open_at(alert.starts_at, self.gap):
+                continue
+            linked = bool(ids & inc.evidence_ids) or scope in inc.members.values()
+            if linked and (best is None or (inc.starts_at, inc.id) < (best.starts_at, best.id)):
+                best = inc
+        return best
+
+    def _expire(self, now: datetime) -> None:
+        for inc_id in [
+            i
+            for i, inc in self.open.items()
+            if not inc.firing and inc.last_end is not None and now > inc.last_end + self.gap
+        ]:
+            inc = self.open.pop(inc_id)
+            for fp in inc.members:
+                if self.by_fingerprint.get(fp) == inc_id:
+                    del self.by_fingerprint[fp]
+
+
+def incidents_json(incidents: Iterable[Incident]) -> list[dict[str, Any]]:
+    """Incidents as JSON, in start order (the backtest's ``incidents``)."""
+    return sorted((inc.to_json() for inc in incidents), key=lambda d: (d["startsAt"], d["id"]))
