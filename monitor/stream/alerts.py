@@ -223,6 +223,7 @@ def register(
         src = doc.document.source
         per[src] = per.get(src, 0) + 1
         counters["implausible" if reason in ("future", "too-old") else "outliers"] += 1
+        metrics.EVENT_TIME_REFUSED.labels(reason, src).inc()
         if per[src] <= 3:  # the first few per source and reason; the counts say the rest
             log.warning(
                 "document %s from %s kept out of the windows: published %s is %s",
@@ -257,6 +258,7 @@ def register(
                 if last is not None and offset <= last:
                     # Applied before a restart (the changelog has it): not again, not late.
                     counters["redelivered"] += len(docs)
+                    metrics.REDELIVERED_DOCUMENTS.inc(len(docs))
                     continue
                 last = offset
                 arrival = stamp or time.time()
@@ -267,6 +269,7 @@ def register(
                         if seen is not None and doc_offset <= seen:
                             # Classified again after a restart of the worker: already applied.
                             counters["redelivered"] += 1
+                            metrics.REDELIVERED_DOCUMENTS.inc()
                             continue
                         inputs[key] = doc_offset
                     if not doc.scored:
