@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "dashboard.commands:dashboard",
     "corrections": "dashboard.commands:corrections",
     "db": "foundation.store.commands:db",
+    "alerts": "monitor.alerts_commands:alerts",
 }
 
 

@@ -189,6 +189,14 @@ class AlertSettings(Section):
     # Alerts of one story (shared evidence, overlapping time) form one incident
     # (monitor/core/incidents.py); an alert joins an incident that ended at most this long ago.
     incident_gap_s: int = Field(6 * 3600, ge=0)
+    # Delivery (outbox, monitor/stream/delivery.py): how often each sink's loop looks for
+    # work it was not woken for (another process's rows, re-queued dead letters), and how long
+    # a process holds a sink (only the holder sends to it; longer than any sink's timeout_s).
+    delivery_poll_s: float = Field(5.0, gt=0)
+    delivery_lease_s: float = Field(60.0, gt=0)
+    # Named scope lists for silences (`watchlist=banks`): "kind:scope" items, e.g.
+    # banks = ["ticker:SIVB", "ticker:FRC", "sector:financials"].
+    watchlists: dict[str, list[str]] = {}
 
 
 class WatchlistSettings(Section):
@@ -230,8 +238,15 @@ class SinkSettings(Section):
     # Name of the environment variable holding the HMAC key / routing key (never the value).
     secret_env: str | None = None
     max_per_minute: int = Field(60, ge=1)
-    max_retries: int = Field(6, ge=0)
+    # Unset: retry until max_age_s (the age limit) and nothing else; a number also stops
+    # after that many attempts.
+    max_retries: int | None = Field(None, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+    # A notification is retried (capped exponential backoff, foundation.retry) until it is
+    # max_age_s old, then it is a dead letter (re-driven when the sink is healthy again).
+    max_age_s: float = Field(24 * 3600.0, gt=0)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
     # alertmanager_api: firing alerts are posted again every resend_s with endsAt 4 x resend_s
     # ahead (as Prometheus does), so Alertmanager resolves them itself if finpulse stops.
     resend_s: float = Field(60.0, gt=0)
@@ -379,6 +394,14 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    def silence_lists(self) -> dict[str, list[str]]:
+        """The named lists a ``watchlist=NAME`` silence matcher can name: every analyst
+        watchlist (``[[watchlists]]``, whose alerts have the scope ``watchlist:NAME``) and the
+        plain ``kind:scope`` lists of ``alerts.watchlists`` (which win on a shared name)."""
+        lists = {w.name: [f"watchlist:{w.name}"] for w in self.watchlists}
+        lists.update(self.alerts.watchlists)
+        return lists
 
 
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:

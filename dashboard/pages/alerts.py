@@ -1,5 +1,6 @@
 """Alerts: incidents first (the alerts of one story together, with their scopes and evidence),
-then the firing and resolved episodes with figures, evidence, deliveries; dead letters."""
+then the firing and resolved episodes with figures, evidence, deliveries, silence and ack marks
+and controls; the silences; dead letters."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
-from dashboard import figures, queries
+from dashboard import alert_forms, figures, queries
 from dashboard.components import (
     GRAPH_CONFIG,
     alert_card,
@@ -19,10 +20,14 @@ from dashboard.components import (
     safe_link,
 )
 from dashboard.context import Context
+from monitor.alert_actions import marks
 
 TIMELINE_LIMIT = 200
 # Cards are heavy (tables per alert); older episodes are reached by narrowing the range.
 CARD_LIMIT = 25
+# Pending notifications read per refresh (a long outage of every sink may hold more; the
+# cards then show the oldest ones).
+OUTBOX_LIMIT = 500
 
 
 def layout() -> html.Div:
@@ -43,7 +48,12 @@ def layout() -> html.Div:
             html.H3("Incidents"),
             html.Div(id="al-incidents"),
             html.H3("Alerts"),
+            dcc.Store(id="al-version", data=0),
+            html.P(id="al-action-msg", className="action-msg", role="status"),
             html.Div(id="al-list"),
+            html.H3("Silences"),
+            alert_forms.silence_form("al"),
+            html.Div(id="al-silences"),
             html.H3("Dead letters"),
             html.Div(id="al-dead"),
         ],
@@ -67,8 +77,29 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         rows = [a for a in rows if a.scope_kind != "ticker" or a.scope == f.ticker]
     shown = rows[:CARD_LIMIT]
     sent = queries.deliveries_for(ctx.engine, [a.fingerprint for a in shown])
+    now = ctx.clock()
+    watchlists = ctx.settings.silence_lists()
+    mk = marks(
+        ctx.store,
+        ((a.rule, a.scope_kind, a.scope, a.fingerprint, a.starts_at) for a in shown),
+        now,
+        watchlists,
+    )
+    waiting: dict[str, list[Any]] = {}
+    for r in ctx.store.outbox_rows(None, ("pending",), limit=OUTBOX_LIMIT):
+        waiting.setdefault(r.alert.fingerprint, []).append(r)
     cards: list[Any] = [
-        alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)])
+        html.Div(
+            [
+                alert_forms.marks_bar(
+                    a.key,
+                    mk[(a.fingerprint, a.starts_at)],
+                    [r for r in waiting.get(a.fingerprint, []) if r.alert.starts_at == a.starts_at],
+                ),
+                alert_card(a, [d for d in sent.get(a.fingerprint, []) if _same_episode(a, d)]),
+            ],
+            className="alert-item",
+        )
         for a in shown
     ]
     if len(rows) > len(shown):
@@ -86,6 +117,7 @@ def data(ctx: Context, search: str | None, status: str | None) -> tuple[Any, ...
         or [html.P("No incidents in this range.", className="muted")],
         cards or [html.P("No alerts in this range.", className="muted")],
         dead_letters_table(queries.find_dead_letters(ctx.engine)),
+        alert_forms.silences_table(ctx.store.silence_rows(active_at=now), now),
     )
 
 
@@ -177,8 +209,12 @@ def register(app: dash.Dash, ctx: Context) -> None:
         Output("al-incidents", "children"),
         Output("al-list", "children"),
         Output("al-dead", "children"),
+        Output("al-silences", "children"),
         Input("url", "search"),
         Input("al-status", "value"),
+        Input("al-version", "data"),  # bumped by an ack or a silence
     )
-    def update(search: str | None, status: str | None) -> tuple[Any, ...]:
+    def update(search: str | None, status: str | None, _version: Any) -> tuple[Any, ...]:
         return data(ctx, search, status)
+
+    alert_forms.register_alerts_page(app, ctx, "al-version")

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import figures, queries
+from dashboard import alert_forms, figures, queries
 from dashboard.bands import ewma_band
 from dashboard.components import GRAPH_CONFIG, documents_table
 from dashboard.context import Context, View
@@ -63,6 +63,8 @@ def layout(kind: str, name: str) -> html.Div:
             ),
             html.Div(id="sc-docs"),
             html.Div(id="doc-detail"),
+            dcc.Store(id="sc-version", data=0),
+            alert_forms.silence_form("sc", alert_forms.scope_matchers(kind, name)),
         ],
         id="page-scope",
     )
@@ -161,6 +163,8 @@ def docs_data(
 
 
 def register(app: dash.Dash, ctx: Context) -> None:
+    alert_forms.register(app, ctx, "sc", "sc-version")
+
     @app.callback(
         Output("sc-graph", "figure"),
         Output("sc-range", "children"),

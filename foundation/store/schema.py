@@ -78,6 +78,11 @@ def current_revision(conn: Connection) -> str | None:
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        # pysqlite commits each CREATE TABLE on its own, so another process could see the
+        # tables before the version stamp (and take a new store for a first-release one):
+        # one write transaction around create + stamp (the others wait, busy_timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def prepare(engine: Engine, attempts: int = 3) -> None:

@@ -11,7 +11,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,10 +29,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     create_engine,
+    delete,
     event,
+    func,
+    or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -171,6 +175,81 @@ source_health = Table(
 )
 
 
+# The outbox (monitor/stream/delivery.py): every notification, per sink, persisted before it
+# is sent. ``key`` is the idempotent notification key (subject + status + update time, see
+# monitor/core/outbox.py); (key, sink) is unique, so an alert event redelivered by Kafka or
+# re-enqueued after a restart is stored once. ``id`` gives the order of a sink's queue.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("sink", String(80), nullable=False),
+    Column("subject", String(200), nullable=False),  # the alert episode (or an incident)
+    Column("fingerprint", String(64), nullable=False),
+    Column("rule", String(80), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),
+    # pending | delivered | dead | silenced | folded | superseded
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("dead_reason", String(12)),  # age | retries | rejected
+    Column("silence_id", String(40)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ux_outbox_key_sink", "key", "sink", unique=True),
+    Index("ix_outbox_sink_state", "sink", "state", "id"),
+)
+
+# Which process sends to a sink now: one holder per sink keeps a sink's order and exactly-once.
+outbox_leases = Table(
+    "outbox_leases",
+    metadata,
+    Column("sink", String(80), primary_key=True),
+    Column("owner", String(80), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matchers", JSON, nullable=False),  # ["scope_kind=ticker", "scope=SIVB"]
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expired_by", String(80)),
+)
+
+# One acknowledgement per alert episode (fingerprint + starts_at, the alerts table's key).
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("starts_at", DateTime(timezone=True), primary_key=True),
+    Column("user", String(80), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Every operator action on alerts (silence, unsilence, ack, redeliver, test-sink): who, when.
+alert_audit = Table(
+    "alert_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user", String(80), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the dashboard read while the worker writes.
     cur = dbapi_conn.cursor()
@@ -276,17 +355,23 @@ def ensure_indexes(engine: Engine) -> None:
                 log.warning("cannot create index %s (queries will be slower): %s", idx.name, exc)
 
 
+def _upsert_stmt(dialect: str, table: Table, keys: Sequence[str] | None = None) -> Any:
+    """INSERT ... ON CONFLICT (keys: the primary key unless given) DO UPDATE the rest."""
+    keys = list(keys) if keys is not None else [c.name for c in table.primary_key.columns]
+    ins: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    update = {
+        c.name: ins.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and not c.primary_key
+    }
+    return ins.on_conflict_do_update(index_elements=keys, set_=update)
+
+
 def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retries: int = 5) -> int:
     if not rows:
         return 0
     keys = [c.name for c in table.primary_key.columns]
-    ins: Any
-    if engine.dialect.name == "postgresql":
-        ins = postgresql.insert(table)
-    else:
-        ins = sqlite.insert(table)
-    update = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in keys}
-    stmt = ins.on_conflict_do_update(index_elements=keys, set_=update)
+    stmt = _upsert_stmt(engine.dialect.name, table)
     # Rows in key order: concurrent workers upserting overlapping batches then lock rows in
     # the same order and cannot deadlock each other (PostgreSQL).
     ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
@@ -338,6 +423,120 @@ def alert_row(a: Alert) -> dict[str, Any]:
         "ends_at": a.ends_at,
         "updated_at": a.updated_at,
         "payload": json.loads(a.model_dump_json()),
+    }
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A notification to enqueue: its idempotent key, its subject (the alert episode or an
+    incident: what ordering and folding are about) and the alert it carries."""
+
+    key: str
+    subject: str
+    alert: Alert
+    # The sinks it goes to (their routes, e.g. by scope kind or watchlist); None: every sink.
+    sinks: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One notification for one sink, as stored."""
+
+    id: int
+    key: str
+    sink: str
+    subject: str
+    state: str
+    attempts: int
+    created_at: datetime
+    deadline_at: datetime
+    alert: Alert
+    last_error: str | None = None
+    dead_reason: str | None = None
+    silence_id: str | None = None
+
+    @property
+    def entry(self) -> OutboxEntry:
+        return OutboxEntry(self.key, self.subject, self.alert)
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRow:
+    id: str
+    matchers: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
+    expired_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AckRow:
+    fingerprint: str
+    starts_at: datetime
+    user: str
+    comment: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    at: datetime
+    user: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+def _outbox_row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        id=int(r.id),
+        key=r.key,
+        sink=r.sink,
+        subject=r.subject,
+        state=r.state,
+        attempts=int(r.attempts),
+        created_at=_aware(r.created_at),  # type: ignore[arg-type]
+        deadline_at=_aware(r.deadline_at),  # type: ignore[arg-type]
+        alert=Alert.model_validate(r.payload),
+        last_error=r.last_error,
+        dead_reason=r.dead_reason,
+        silence_id=r.silence_id,
+    )
+
+
+def _silence_row(r: Any) -> SilenceRow:
+    return SilenceRow(
+        id=r.id,
+        matchers=tuple(r.matchers),
+        starts_at=_aware(r.starts_at),  # type: ignore[arg-type]
+        ends_at=_aware(r.ends_at),  # type: ignore[arg-type]
+        created_by=r.created_by,
+        comment=r.comment or "",
+        created_at=_aware(r.created_at),  # type: ignore[arg-type]
+        expired_by=r.expired_by,
+    )
+
+
+def _delivery_row(alert: Alert, sink: str, state: str, attempts: int, error: str | None) -> dict:
+    return {
+        "fingerprint": alert.fingerprint,
+        "status": alert.status,
+        "updated_at": alert.updated_at,
+        "sink": sink,
+        "state": state,
+        "attempts": attempts,
+        "error": error,
+        "at": utcnow(),
     }
 
 
@@ -435,19 +634,19 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(source_health)).mappings().all()]
 
-    def was_delivered(self, alert: Alert, sink: str) -> bool:
-        """True when this very notification (fingerprint, status, update) reached ``sink``."""
-        c = deliveries.c
-        stmt = select(c.state).where(
-            and_(
-                c.fingerprint == alert.fingerprint,
-                c.status == alert.status,
-                c.updated_at == alert.updated_at,
-                c.sink == sink,
-            )
-        )
+    def alert_payloads(
+        self, status: str | None = None, limit: int = 50, fingerprint: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored alert payloads (one per episode, its latest state), newest update first."""
+        c = alerts.c
+        stmt = select(c.payload)
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        if fingerprint is not None:
+            stmt = stmt.where(c.fingerprint == fingerprint)
+        stmt = stmt.order_by(c.updated_at.desc(), c.fingerprint).limit(limit)
         with self.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one_or_none() == "delivered"
+            return [payload for (payload,) in conn.execute(stmt).all()]
 
     def firing_alert_payloads(self) -> list[dict[str, Any]]:
         """The stored payload of every alert row whose status is firing."""
@@ -467,6 +666,417 @@ class Store:
         )
         with self.engine.connect() as conn:
             return [(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt).all()]
+
+    # ------------------------------------------------------------------ outbox
+
+    def outbox_enqueue(
+        self, entries: Sequence[OutboxEntry], max_age_s: dict[str, float], now: datetime
+    ) -> int:
+        """Persist each entry once per sink (``max_age_s``: sink -> age limit); an entry
+        already there (same key and sink) is left as it is. Returns how many were new."""
+        rows = [
+            {
+                "key": e.key,
+                "sink": sink,
+                "subject": e.subject,
+                "fingerprint": e.alert.fingerprint,
+                "rule": e.alert.rule,
+                "status": e.alert.status,
+                "updated_at": e.alert.updated_at,
+                "payload": json.loads(e.alert.model_dump_json()),
+                "state": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "deadline_at": now + timedelta(seconds=age),
+            }
+            for e in entries
+            for sink, age in max_age_s.items()
+            if e.sinks is None or sink in e.sinks
+        ]
+        if not rows:
+            return 0
+        dialect = self.engine.dialect.name
+        ins: Any = postgresql.insert(outbox) if dialect == "postgresql" else sqlite.insert(outbox)
+        # RETURNING tells what was new (psycopg reports no rowcount for ON CONFLICT DO NOTHING).
+        stmt = ins.on_conflict_do_nothing(index_elements=["key", "sink"]).returning(outbox.c.id)
+        new = 0
+        with self.engine.begin() as conn:
+            for row in rows:
+                new += len(conn.execute(stmt, row).all())
+        return new
+
+    def outbox_rows(
+        self,
+        sink: str | None = None,
+        states: Sequence[str] = ("pending",),
+        *,
+        subjects: Sequence[str] | None = None,
+        fingerprint: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxRow]:
+        """A sink's notifications in ``states``, in queue order (oldest first)."""
+        c = outbox.c
+        stmt = select(outbox).where(c.state.in_(list(states)))
+        if sink is not None:
+            stmt = stmt.where(c.sink == sink)
+        if subjects is not None:
+            stmt = stmt.where(c.subject.in_(list(subjects)))
+        if fingerprint is not None:
+            stmt = stmt.where(c.fingerprint == fingerprint)
+        with self.engine.connect() as conn:
+            return [_outbox_row(r) for r in conn.execute(stmt.order_by(c.id).limit(limit))]
+
+    def outbox_states(self, sink: str, subjects: Sequence[str]) -> dict[tuple[str, str], str]:
+        """(subject, status) -> state of the latest notification, for ``subjects`` on ``sink``."""
+        c = outbox.c
+        stmt = (
+            select(c.subject, c.status, c.state)
+            .where(c.sink == sink, c.subject.in_(list(subjects)))
+            .order_by(c.id)
+        )
+        with self.engine.connect() as conn:
+            return {(r[0], r[1]): r[2] for r in conn.execute(stmt)}
+
+    def outbox_latest_delivered(
+        self, sink: str, fingerprints: Sequence[str]
+    ) -> dict[str, datetime]:
+        """fingerprint -> the newest ``updated_at`` delivered to ``sink``."""
+        c = outbox.c
+        stmt = (
+            select(c.fingerprint, func.max(c.updated_at))
+            .where(c.sink == sink, c.state == "delivered", c.fingerprint.in_(list(fingerprints)))
+            .group_by(c.fingerprint)
+        )
+        with self.engine.connect() as conn:
+            return {r[0]: _aware(r[1]) for r in conn.execute(stmt)}  # type: ignore[misc]
+
+    def outbox_delivered(
+        self, sink: str, entries: Sequence[OutboxEntry], attempts: int, now: datetime
+    ) -> None:
+        """After a 2xx: these notifications are delivered, in one transaction (an entry not in
+        the outbox yet, e.g. a firing sent before its resolved, is inserted as delivered)."""
+        dialect = self.engine.dialect.name
+        rows = []
+        for e in entries:
+            rows.append(
+                {
+                    "key": e.key,
+                    "sink": sink,
+                    "subject": e.subject,
+                    "fingerprint": e.alert.fingerprint,
+                    "rule": e.alert.rule,
+                    "status": e.alert.status,
+                    "updated_at": e.alert.updated_at,
+                    "payload": json.loads(e.alert.model_dump_json()),
+                    "state": "delivered",
+                    "attempts": attempts,
+                    "last_error": None,
+                    "dead_reason": None,
+                    "silence_id": None,
+                    "created_at": now,
+                    "deadline_at": now,
+                    "done_at": now,
+                }
+            )
+        if not rows:
+            return
+        ins: Any = postgresql.insert(outbox) if dialect == "postgresql" else sqlite.insert(outbox)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["key", "sink"],
+            set_={
+                "state": "delivered",
+                "attempts": outbox.c.attempts + 1,
+                "last_error": None,
+                "dead_reason": None,
+                "done_at": now,
+            },
+        )
+        d = dead_letters.c
+        with self.engine.begin() as conn:
+            for row in rows:
+                conn.execute(stmt, row)
+            conn.execute(
+                _upsert_stmt(dialect, deliveries),
+                [_delivery_row(e.alert, sink, "delivered", attempts, None) for e in entries],
+            )
+            for e in entries:  # a re-driven dead letter is no longer one
+                conn.execute(
+                    delete(dead_letters).where(
+                        d.fingerprint == e.alert.fingerprint,
+                        d.status == e.alert.status,
+                        d.updated_at == e.alert.updated_at,
+                        d.sink == sink,
+                    )
+                )
+
+    def outbox_failed(self, ids: Sequence[int], error: str) -> None:
+        """One more failed attempt for these rows (they stay pending)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(ids)))
+                .values(attempts=outbox.c.attempts + 1, last_error=error)
+            )
+
+    def outbox_set_state(
+        self,
+        ids: Sequence[int],
+        state: str,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        silence_id: str | None = None,
+    ) -> None:
+        """Move rows to ``state`` (dead, silenced, folded, superseded, pending). A dead row is
+        also listed in ``dead_letters`` and ``deliveries`` (what the dashboard shows)."""
+        if not ids:
+            return
+        values: dict[str, Any] = {"state": state, "done_at": now}
+        if state == "dead":
+            values.update(dead_reason=reason, last_error=error)
+        if state == "silenced":
+            values["silence_id"] = silence_id
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(**values))
+            dialect = self.engine.dialect.name
+            for r in conn.execute(select(outbox).where(outbox.c.id.in_(list(ids)))):
+                row = _outbox_row(r)
+                if state != "dead":
+                    # Folded into its resolved, or superseded: no longer a dead letter.
+                    d = dead_letters.c
+                    conn.execute(
+                        delete(dead_letters).where(
+                            d.fingerprint == row.alert.fingerprint,
+                            d.status == row.alert.status,
+                            d.updated_at == row.alert.updated_at,
+                            d.sink == row.sink,
+                        )
+                    )
+                    continue
+                dl = _delivery_row(row.alert, row.sink, "dead", row.attempts, error)
+                conn.execute(_upsert_stmt(dialect, deliveries), [dl])
+                conn.execute(
+                    _upsert_stmt(dialect, dead_letters),
+                    [
+                        {
+                            **{k: dl[k] for k in ("fingerprint", "status", "updated_at", "sink")},
+                            "error": error or "",
+                            "attempts": row.attempts,
+                            "payload": r.payload,
+                            "at": now,
+                        }
+                    ],
+                )
+
+    def outbox_requeue(
+        self,
+        now: datetime,
+        max_age_s: dict[str, float],
+        *,
+        states: Sequence[str] = ("dead",),
+        reasons: Sequence[str] | None = None,
+        ids: Sequence[int] | None = None,
+        fingerprint: str | None = None,
+    ) -> int:
+        """Back to pending with a fresh age limit (redeliver): dead letters of the sinks in
+        ``max_age_s`` (optionally only some reasons, ids or one fingerprint)."""
+        c = outbox.c
+        n = 0
+        with self.engine.begin() as conn:
+            for sink, age in max_age_s.items():
+                stmt = update(outbox).where(c.sink == sink, c.state.in_(list(states)))
+                if reasons is not None:
+                    stmt = stmt.where(c.dead_reason.in_(list(reasons)))
+                if ids is not None:
+                    stmt = stmt.where(c.id.in_(list(ids)))
+                if fingerprint is not None:
+                    stmt = stmt.where(c.fingerprint == fingerprint)
+                n += (
+                    conn.execute(
+                        stmt.values(
+                            state="pending",
+                            attempts=0,
+                            dead_reason=None,
+                            silence_id=None,
+                            deadline_at=now + timedelta(seconds=age),
+                        )
+                    ).rowcount
+                    or 0
+                )
+        return n
+
+    def outbox_counts(self) -> dict[tuple[str, str], int]:
+        """(sink, state) -> number of notifications."""
+        c = outbox.c
+        stmt = select(c.sink, c.state, func.count()).group_by(c.sink, c.state)
+        with self.engine.connect() as conn:
+            return {(r[0], r[1]): int(r[2]) for r in conn.execute(stmt)}
+
+    def outbox_lease(self, sink: str, owner: str, now: datetime, lease_s: float) -> bool:
+        """Take or renew the right to send to ``sink`` (True), unless another owner holds an
+        unexpired lease. Each statement is atomic, so two processes never both hold it."""
+        until = now + timedelta(seconds=lease_s)
+        dialect = self.engine.dialect.name
+        ins: Any = (
+            postgresql.insert(outbox_leases)
+            if dialect == "postgresql"
+            else sqlite.insert(outbox_leases)
+        )
+        c = outbox_leases.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                ins.on_conflict_do_nothing(index_elements=["sink"]),
+                {"sink": sink, "owner": owner, "until": until},
+            )
+            got = conn.execute(
+                update(outbox_leases)
+                .where(c.sink == sink, or_(c.owner == owner, c.until < now))
+                .values(owner=owner, until=until)
+            ).rowcount
+        return bool(got)
+
+    def outbox_release(self, sink: str, owner: str) -> None:
+        c = outbox_leases.c
+        with self.engine.begin() as conn:
+            conn.execute(delete(outbox_leases).where(c.sink == sink, c.owner == owner))
+
+    # ------------------------------------------------------- silences, acks, audit
+
+    def add_silence(
+        self,
+        silence_id: str,
+        matchers: Sequence[str],
+        starts_at: datetime,
+        ends_at: datetime,
+        user: str,
+        comment: str,
+        now: datetime,
+    ) -> None:
+        """Store a silence (matchers already validated by monitor.core.silences); audited."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                silences.insert().values(
+                    id=silence_id,
+                    matchers=list(matchers),
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    created_by=user,
+                    comment=comment,
+                    created_at=now,
+                )
+            )
+            self._audit(
+                conn,
+                now,
+                user,
+                "silence",
+                silence_id,
+                {
+                    "matchers": list(matchers),
+                    "starts_at": starts_at.isoformat(),
+                    "ends_at": ends_at.isoformat(),
+                    "comment": comment,
+                },
+            )
+
+    def expire_silence(self, silence_id: str, user: str, now: datetime) -> SilenceRow:
+        """End a silence now (Alertmanager's expire); audited. A missing id is a StoreError."""
+        c = silences.c
+        with self.engine.begin() as conn:
+            r = conn.execute(select(silences).where(c.id == silence_id)).first()
+            if r is None:
+                raise StoreError(f"no silence with id {silence_id!r}")
+            row = _silence_row(r)
+            if row.ends_at > now:
+                conn.execute(
+                    update(silences)
+                    .where(c.id == silence_id)
+                    .values(ends_at=max(now, row.starts_at), expired_by=user)
+                )
+            self._audit(conn, now, user, "unsilence", silence_id, {})
+        return row
+
+    def silence_rows(self, active_at: datetime | None = None, limit: int = 500) -> list[SilenceRow]:
+        """Silences newest first; with ``active_at``, only those not ended by then."""
+        c = silences.c
+        stmt = select(silences)
+        if active_at is not None:
+            stmt = stmt.where(c.ends_at > active_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(c.created_at.desc()).limit(limit))
+            return [_silence_row(r) for r in rows]
+
+    def ack_alert(
+        self, fingerprint: str, starts_at: datetime, user: str, comment: str, now: datetime
+    ) -> None:
+        """Acknowledge an alert episode (the latest ack wins); audited. An unknown episode
+        is a StoreError."""
+        a = alerts.c
+        starts_at = starts_at.astimezone(UTC)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(a.fingerprint).where(a.fingerprint == fingerprint, a.starts_at == starts_at)
+            ).first()
+            if found is None:
+                raise StoreError(
+                    f"no alert {fingerprint} starting {starts_at.isoformat()} in the store"
+                )
+            row = {
+                "fingerprint": fingerprint,
+                "starts_at": starts_at,
+                "user": user,
+                "comment": comment,
+                "at": now,
+            }
+            conn.execute(_upsert_stmt(self.engine.dialect.name, alert_acks), [row])
+            self._audit(
+                conn,
+                now,
+                user,
+                "ack",
+                f"{fingerprint}@{starts_at.isoformat()}",
+                {"comment": comment},
+            )
+
+    def acks_for(self, fingerprints: Iterable[str]) -> dict[tuple[str, datetime], AckRow]:
+        """(fingerprint, starts_at) -> acknowledgement, for these fingerprints."""
+        fps = sorted(set(fingerprints))
+        if not fps:
+            return {}
+        c = alert_acks.c
+        with self.engine.connect() as conn:
+            out = {}
+            for r in conn.execute(select(alert_acks).where(c.fingerprint.in_(fps))):
+                ack = AckRow(r.fingerprint, _aware(r.starts_at), r.user, r.comment, _aware(r.at))  # type: ignore[arg-type]
+                out[(ack.fingerprint, ack.starts_at)] = ack
+            return out
+
+    def audit(
+        self, user: str, action: str, target: str, detail: dict[str, Any], now: datetime
+    ) -> None:
+        """Record an operator action that changes no other table (redeliver, test-sink)."""
+        with self.engine.begin() as conn:
+            self._audit(conn, now, user, action, target, detail)
+
+    def audit_rows(self, limit: int = 100) -> list[AuditRow]:
+        c = alert_audit.c
+        stmt = select(alert_audit).order_by(c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                AuditRow(_aware(r.at), r.user, r.action, r.target, dict(r.detail or {}))  # type: ignore[arg-type]
+                for r in conn.execute(stmt)
+            ]
+
+    @staticmethod
+    def _audit(
+        conn: Any, now: datetime, user: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        conn.execute(
+            alert_audit.insert().values(
+                at=now, user=user, action=action, target=target, detail=detail
+            )
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

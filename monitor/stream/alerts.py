@@ -11,7 +11,7 @@ Topology (kept simple and correct rather than wide):
                                           classify batch and input partition, tagged with it
   monitor-agg --monitor-aggregate--> store (every document) + table monitor-state
                                      (changelog) + window-stats + alerts
-  alerts --monitor-notify--> sinks (retry, rate limit) / alerts.dead + store
+  alerts --monitor-notify--> store.outbox --delivery loop per sink--> sinks / alerts.dead
 
 Windows need every document of a scope in one place, and detection needs one event-time
 watermark; a single-partition internal topic gives both without a per-scope regroup (which
@@ -39,6 +39,7 @@ import zlib
 from typing import Any
 
 from foundation import metrics
+from foundation.retry import backoff_delay
 from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
 from foundation.settings import Settings
 from foundation.store import Store
@@ -326,7 +327,7 @@ def register(
             metrics.DOCUMENTS_OUT.labels("store").inc(n_stored)
 
     if settings.sinks:
-        from monitor.stream.notifiers import Dispatcher
+        from monitor.stream.delivery import Deliverer
 
         async def to_dead_topic(alert: Alert, sink: str, error: str, attempts: int) -> None:
             await topics.alerts_dead.send(
@@ -335,26 +336,24 @@ def register(
             )
 
         # Built here so a missing secret stops the worker at start with a ConfigError.
-        dispatcher = Dispatcher(
-            settings.sinks,
-            store=store,
-            offload=pool,
-            dead_letter=to_dead_topic,
-            external_url=settings.alerts.dashboard_url,
+        deliverer = Deliverer.from_settings(
+            settings, store, offload=Offload("finpulse-outbox"), dead_letter=to_dead_topic
         )
 
-        if dispatcher.refresh_interval_s:
+        if deliverer.refresh_interval_s:
             try:  # alerts firing before a restart are kept alive in Alertmanager too
-                dispatcher.remember(stored_firing_alerts(store))
+                deliverer.remember(stored_firing_alerts(store))
             except Exception as exc:
                 log.warning("could not read firing alerts from the store: %s", exc)
 
-            @app.timer(dispatcher.refresh_interval_s)
+            @app.timer(deliverer.refresh_interval_s)
             async def keep_alive() -> None:
-                await dispatcher.refresh()
+                await deliverer.refresh()
 
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:
+            # Persist first (the outbox); the delivery loops send. The Kafka offset is
+            # committed after the rows are stored, so an alert event is never lost.
             async for values in stream.take(100, within=1.0):
                 alerts = []
                 for raw in values:
@@ -362,12 +361,29 @@ def register(
                         alerts.append(Alert.from_bytes(raw))
                     except SchemaError as exc:
                         log.error("dropping undecodable alert payload: %s", exc)
-                if alerts:
-                    await dispatcher.dispatch(alerts)
+                failures = 0
+                while alerts:
+                    try:
+                        await deliverer.enqueue(alerts)
+                        break
+                    except Exception as exc:  # the store is down: hold the batch, retry
+                        failures += 1
+                        delay = backoff_delay(failures, base=1.0, cap=60.0)
+                        log.error(
+                            "cannot persist %d notification(s) (%s); retrying in %.0f s",
+                            len(alerts),
+                            type(exc).__name__,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)
+
+        @app.task
+        async def deliver() -> None:
+            await deliverer.run()
 
         @app.on_before_shutdown.connect
-        async def _close_dispatcher(sender: Any, **kwargs: Any) -> None:
-            await dispatcher.aclose()
+        async def _close_deliverer(sender: Any, **kwargs: Any) -> None:
+            await deliverer.aclose()
 
     @app.timer(60.0)
     async def report() -> None:

@@ -1,10 +1,9 @@
-"""Delivering alert groups to sinks over HTTP (httpx, async): retry, rate limit, dead letters.
+"""Sending alert groups to sinks over HTTP (httpx, async): rendering, signing, one attempt.
 
-Stages per sink (alertmanager style): dedup (skip what the store says was delivered) ->
-rate limit (token bucket, ``max_per_minute``) -> POST -> retry with capped exponential backoff
-and jitter (connection errors, timeouts, 429 and 5xx; other 4xx are permanent) -> after the
-last retry a dead letter (callback to the dead-letter topic) and ``Store.record_delivery(...,
-state="dead")``; successes are recorded as ``delivered``.
+Each :class:`Sink` renders a group into requests (one per group, or one per alert for
+PagerDuty), signs webhook bodies, takes a token from its bucket (``max_per_minute``) and POSTs
+once. Retries, ordering, age limits and dead letters are the outbox's
+(``monitor/stream/delivery.py``): an attempt only says what happened.
 
 Secrets (HMAC keys, PagerDuty routing keys, Slack webhook URLs) are read from the environment
 variable a sink names and never logged: errors name the sink and the HTTP status or exception
@@ -15,22 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
 from foundation import metrics
 from foundation.errors import ConfigError
-from foundation.retry import backoff_delay
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
-from foundation.store import Store
-from monitor.core.lifecycle import AlertGroup, group_alerts
+from monitor.core.lifecycle import AlertGroup
 from monitor.core.payloads import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -41,14 +36,8 @@ from monitor.core.payloads import (
     slack_message,
     webhook_payload,
 )
-from monitor.core.watchlists import routed
-from monitor.stream.offload import Offload
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-DeadLetter = Callable[[Alert, str, str, int], Awaitable[None]]
 
 
 class TokenBucket:
@@ -90,18 +79,20 @@ class TokenBucket:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    sink: str
-    alert: Alert
-    state: str  # delivered | dead | skipped (already delivered)
-    attempts: int
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Request:
     alerts: tuple[Alert, ...]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of one POST: ``ok`` after a 2xx; ``permanent`` for a 4xx other than 429
+    (retrying cannot help); ``retry_after`` from the receiver's header, in seconds."""
+
+    ok: bool
+    error: str | None = None
+    permanent: bool = False
+    retry_after: float | None = None
 
 
 @runtime_checkable
@@ -113,12 +104,13 @@ class Refreshing(Protocol):
     def remember(self, alerts: list[Alert]) -> None: ...
 
 
-class _Permanent(Exception):
-    pass
+# A header receivers can deduplicate on (exactly once even if finpulse crashes between a
+# receiver's 2xx and recording it): stable per notification and sink.
+IDEMPOTENCY_HEADER = "X-Finpulse-Idempotency-Key"
 
 
 class Sink:
-    """One configured sink: renders a group into requests and posts them with retries."""
+    """One configured sink: renders a group into requests and posts each once."""
 
     def __init__(
         self,
@@ -127,18 +119,13 @@ class Sink:
         *,
         env: Mapping[str, str],
         external_url: str,
-        base_delay_s: float = 0.5,
-        max_delay_s: float = 30.0,
-        rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.kind = cfg.kind
         self.client = client
         self.external_url = external_url
-        self.base_delay_s = base_delay_s
-        self.max_delay_s = max_delay_s
-        self.rng = rng
         self.clock = clock
         self.bucket = TokenBucket(cfg.max_per_minute)
         self.url = cfg.url
@@ -169,181 +156,57 @@ class Sink:
             payload = webhook_payload(group)
         return [Request(group.alerts, body_bytes(payload))]
 
-    def headers(self, body: bytes) -> dict[str, str]:
+    def headers(self, body: bytes, idempotency_key: str | None = None) -> dict[str, str]:
         h = {"Content-Type": "application/json", "User-Agent": "finpulse-notifier/1"}
+        if idempotency_key:
+            h[IDEMPOTENCY_HEADER] = idempotency_key
         if self.cfg.kind == "webhook" and self.secret:
             ts = str(int(self.clock()))
             h[TIMESTAMP_HEADER] = ts
             h[SIGNATURE_HEADER] = sign(self.secret, ts, body)
         return h
 
-    async def post(self, req: Request) -> tuple[bool, int, str | None]:
-        """POST with retries: (delivered, attempts, last error)."""
-        error: str | None = None
-        attempts = 0
-        for attempt in range(self.cfg.max_retries + 1):
-            await self.bucket.acquire()
-            attempts += 1
-            retry_after: float | None = None
-            try:
-                # Re-sign on every attempt: the timestamp must be fresh for the receiver.
-                resp = await self.client.post(
-                    self.url,
-                    content=req.body,
-                    headers=self.headers(req.body),
-                    timeout=self.cfg.timeout_s,
-                )
-                if 200 <= resp.status_code < 300:
-                    return True, attempts, None
-                error = f"HTTP {resp.status_code}"
-                if resp.status_code != 429 and resp.status_code < 500:
-                    raise _Permanent(error)
-                ra = resp.headers.get("Retry-After")
-                if ra and ra.strip().isdigit():
-                    retry_after = float(ra)
-            except _Permanent:
-                break
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
-            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
-            if attempt < self.cfg.max_retries:
-                delay = backoff_delay(
-                    attempt + 1, base=self.base_delay_s, cap=self.max_delay_s, rng=self.rng
-                )
-                if retry_after is not None:
-                    delay = min(self.max_delay_s, max(delay, retry_after))
-                log.warning(
-                    "sink %s: attempt %d failed (%s); retrying in %.1fs",
-                    self.name,
-                    attempts,
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-        return False, attempts, error
-
-
-class Dispatcher:
-    """Sends alerts to every configured sink, recording deliveries and dead letters.
-
-    ``store`` (optional) is a ``foundation.store.Store``: used to skip alerts already delivered
-    to a sink (so a redelivered alert event or a restart never notifies twice) and to record
-    the outcome; with ``offload`` those blocking calls run on its thread, not the event loop.
-    ``dead_letter`` (optional) is awaited for every alert that exhausted its retries on a sink
-    (the stream shell sends it to the dead-letter topic).
-    """
-
-    def __init__(
-        self,
-        sinks: Sequence[SinkSettings],
-        *,
-        store: Store | None = None,
-        offload: Offload | None = None,
-        dead_letter: DeadLetter | None = None,
-        external_url: str = "http://127.0.0.1:8050",
-        env: Mapping[str, str] | None = None,
-        client: httpx.AsyncClient | None = None,
-        base_delay_s: float = 0.5,
-        max_delay_s: float = 30.0,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self.client = client or httpx.AsyncClient()
-        self._own_client = client is None
-        env = os.environ if env is None else env
-        from monitor.stream.alertmanager_api import AlertmanagerApiSink
-
-        kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
-        self.sinks = [
-            kinds.get(s.kind, Sink)(
-                s,
-                self.client,
-                env=env,
-                external_url=external_url,
-                base_delay_s=base_delay_s,
-                max_delay_s=max_delay_s,
-                rng=rng,
+    async def post(self, req: Request, idempotency_key: str | None = None) -> Attempt:
+        """One POST (after a token from the bucket); signed afresh, so the timestamp is new."""
+        await self.bucket.acquire()
+        try:
+            resp = await self.client.post(
+                self.url,
+                content=req.body,
+                headers=self.headers(req.body, idempotency_key),
+                timeout=self.cfg.timeout_s,
             )
-            for s in sinks
-        ]
-        self.store = store
-        self.offload = offload
-        self.dead_letter = dead_letter
+        except httpx.HTTPError as exc:
+            metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
+            return Attempt(False, type(exc).__name__)
+        if 200 <= resp.status_code < 300:
+            return Attempt(True)
+        metrics.NOTIFICATIONS.labels(self.name, "failed").inc()
+        error = f"HTTP {resp.status_code}"
+        if resp.status_code != 429 and resp.status_code < 500:
+            return Attempt(False, error, permanent=True)
+        ra = resp.headers.get("Retry-After")
+        retry_after = float(ra) if ra and ra.strip().isdigit() else None
+        return Attempt(False, error, retry_after=retry_after)
 
-    async def dispatch(self, alerts: Sequence[Alert]) -> list[DeliveryResult]:
-        """Group ``alerts`` and deliver each group to every sink (sinks concurrently)."""
-        groups = group_alerts(alerts)
-        per_sink = await asyncio.gather(*(self._to_sink(s, groups) for s in self.sinks))
-        return [r for rs in per_sink for r in rs]
+    async def send_group(self, group: AlertGroup, idempotency_key: str | None = None) -> Attempt:
+        """Every request of ``group`` in order; stops at the first failure."""
+        for req in self.requests(group):
+            got = await self.post(req, idempotency_key)
+            if not got.ok:
+                return got
+        return Attempt(True)
 
-    async def _to_sink(self, sink: Sink, groups: list[AlertGroup]) -> list[DeliveryResult]:
-        out: list[DeliveryResult] = []
-        for g in groups:
-            fresh = []
-            for a in g.alerts:
-                if not routed(sink.cfg, a):
-                    continue  # not this sink's route (scope kind / watchlist)
-                if await self._delivered(a, sink.name):
-                    out.append(DeliveryResult(sink.name, a, "skipped", 0))
-                else:
-                    fresh.append(a)
-            if not fresh:
-                continue
-            group = AlertGroup(g.key, g.rule, g.status, tuple(fresh))
-            for req in sink.requests(group):
-                ok, attempts, error = await sink.post(req)
-                for a in req.alerts:
-                    state = "delivered" if ok else "dead"
-                    metrics.NOTIFICATIONS.labels(sink.name, state).inc()
-                    out.append(DeliveryResult(sink.name, a, state, attempts, error))
-                    await self._record(a, sink.name, state, attempts, error)
-                    if ok:
-                        log.info("sink %s: delivered %s %s", sink.name, a.status, a.fingerprint)
-                    else:
-                        log.error(
-                            "sink %s: gave up on %s %s after %d attempts (%s): dead letter",
-                            sink.name,
-                            a.status,
-                            a.fingerprint,
-                            attempts,
-                            error,
-                        )
-                        if self.dead_letter is not None:
-                            await self.dead_letter(a, sink.name, error or "", attempts)
-        return out
 
-    async def _store_call(self, fn: Callable[..., T], *args: Any) -> T:
-        # Store calls are blocking SQL: off the event loop when the shell gave an executor.
-        if self.offload is not None:
-            return await self.offload.run(fn, *args)
-        return fn(*args)
+def make_sinks(
+    sinks: Sequence[SinkSettings],
+    client: httpx.AsyncClient,
+    *,
+    env: Mapping[str, str],
+    external_url: str,
+) -> list[Sink]:
+    """One :class:`Sink` per setting; a missing secret is a ConfigError naming it."""
+    from monitor.stream.alertmanager_api import AlertmanagerApiSink  # it subclasses Sink
 
-    async def _delivered(self, a: Alert, sink: str) -> bool:
-        if self.store is None:
-            return False
-        return await self._store_call(self.store.was_delivered, a, sink)
-
-    async def _record(
-        self, a: Alert, sink: str, state: str, attempts: int, error: str | None
-    ) -> None:
-        if self.store is not None:
-            await self._store_call(self.store.record_delivery, a, sink, state, attempts, error)
-
-    @property
-    def refresh_interval_s(self) -> float | None:
-        """How often :meth:`refresh` must run (None: no sink needs it)."""
-        periods = [s.cfg.resend_s for s in self.sinks if isinstance(s, Refreshing)]
-        return min(periods) if periods else None
-
-    def remember(self, alerts: Sequence[Alert]) -> None:
-        """Alerts still firing from before a restart, for the sinks that keep them alive."""
-        for s in self.sinks:
-            if isinstance(s, Refreshing):
-                s.remember(list(alerts))
-
-    async def refresh(self) -> None:
-        """Post again what sinks keep alive (Alertmanager's firing alerts)."""
-        await asyncio.gather(*(s.refresh() for s in self.sinks if isinstance(s, Refreshing)))
-
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self.client.aclose()
+    kinds: dict[str, type[Sink]] = {"alertmanager_api": AlertmanagerApiSink}
+    return [kinds.get(s.kind, Sink)(s, client, env=env, external_url=external_url) for s in sinks]

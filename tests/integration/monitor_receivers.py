@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class Receiver:
-    """Records every POST (path, headers, body); answers ``status`` (or the next of
-    ``statuses``). Start it on a given port to come up late ("down for a while")."""
+    """Records every POST (path, headers, body, monotonic arrival time); answers ``status``
+    (or the next of ``statuses``). Start it on a given port to come up late ("down for a while")."""
 
     def __init__(self, port: int = 0, statuses: list[int] | None = None, status: int = 200):
         self.requests: list[dict[str, Any]] = []
@@ -40,6 +41,7 @@ class Receiver:
                             "headers": dict(self.headers),
                             "body": body,
                             "status": code,
+                            "at": time.monotonic(),
                         }
                     )
                 self.send_response(code)

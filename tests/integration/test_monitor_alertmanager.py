@@ -16,8 +16,9 @@ from prometheus_client import REGISTRY
 
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
+from foundation.store import Store
 from monitor.core.lifecycle import fingerprint
-from monitor.stream.notifiers import Dispatcher
+from monitor.stream.delivery import Deliverer
 
 pytestmark = pytest.mark.integration
 
@@ -66,18 +67,19 @@ def wait_for(pred, timeout: float = 20.0):
     return pred()
 
 
-def test_alerts_reach_alertmanager_grouped_deduplicated_and_resolved(alertmanager):
-    asyncio.run(scenario(*alertmanager))
+def test_alerts_reach_alertmanager_grouped_deduplicated_and_resolved(alertmanager, tmp_path):
+    asyncio.run(scenario(*alertmanager, Store(f"sqlite:///{tmp_path}/s.db")))
 
 
-async def scenario(am: servers.Alertmanager, hook: Receiver) -> None:
+async def scenario(am: servers.Alertmanager, hook: Receiver, store: Store) -> None:
     sink = SinkSettings(name="am", kind="alertmanager_api", url=am.base, resend_s=1.0)
-    d = Dispatcher([sink], env={})
+    d = Deliverer([sink], store, env={}, poll_s=0.2)
     assert d.refresh_interval_s == 1.0
     sent = {"sink": "am", "outcome": "delivered"}
     before = REGISTRY.get_sample_value("finpulse_notifications_total", sent) or 0.0
-    results = await d.dispatch([alert("banks"), alert("crypto")])
-    assert {r.state for r in results} == {"delivered"}
+    await d.enqueue([alert("banks"), alert("crypto")])
+    assert await d.drain(20)
+    assert store.outbox_counts() == {("am", "delivered"): 2}
     assert REGISTRY.get_sample_value("finpulse_notifications_total", sent) == before + 2
 
     # Alertmanager holds both, with finpulse's labels and an endsAt ahead (4 x resend_s).
@@ -105,8 +107,9 @@ async def scenario(am: servers.Alertmanager, hook: Receiver) -> None:
     assert len(am.get_json("/api/v2/alerts?active=true")) == 2
 
     # Resolving: posted with their endsAt, Alertmanager sends the group resolved.
-    await d.dispatch([alert("banks", "resolved"), alert("crypto", "resolved")])
-    assert d.sinks[0].firing == {}  # nothing left to keep alive
+    await d.enqueue([alert("banks", "resolved"), alert("crypto", "resolved")])
+    assert await d.drain(20)
+    assert d.sinks[0].firing == {}  # type: ignore[attr-defined]  # nothing left to keep alive
     resolved = await asyncio.to_thread(
         wait_for, lambda: [x for x in notifications(hook) if x["status"] == "resolved"], 30.0
     )

@@ -1,5 +1,5 @@
-"""Notifier pipeline against real local HTTP servers: payloads, signatures, retries while a
-receiver is down, dead letters, and no double delivery (store-backed dedup)."""
+"""Notifier pipeline against real local HTTP servers: payloads, signatures, the outbox's
+retries while a receiver is down, dead letters, and no double delivery."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from foundation.settings import SinkSettings
 from foundation.store import Store, dead_letters, deliveries
 from monitor.core.lifecycle import fingerprint
 from monitor.core.payloads import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from monitor.stream.notifiers import Dispatcher
+from monitor.stream.delivery import Deliverer
 
 pytestmark = pytest.mark.integration
 
@@ -52,17 +52,24 @@ def alert(scope: str, status: str = "firing", minutes: int = 30) -> Alert:
     )
 
 
-def dispatcher(sinks, store=None, dead=None, retries=6):
-    cfg = [s.model_copy(update={"max_retries": retries, "max_per_minute": 600}) for s in sinks]
-    return Dispatcher(
-        cfg,
-        store=store,
-        dead_letter=dead,
-        external_url="http://dash",
-        env=ENV,
-        base_delay_s=0.1,
-        max_delay_s=0.5,
+def deliverer(sinks, store, dead=None, **sink_overrides):
+    """Fast retries (the same code path as the defaults, time compressed)."""
+    over = {"max_per_minute": 600, "backoff_base_s": 0.1, "backoff_max_s": 0.5, "timeout_s": 2}
+    over.update(sink_overrides)
+    cfg = [s.model_copy(update=over) for s in sinks]
+    return Deliverer(
+        cfg, store, dead_letter=dead, external_url="http://dash", env=ENV, poll_s=0.2, lease_s=5
     )
+
+
+async def _run(d, *batches, timeout=20.0):
+    """Enqueue each batch (in order) and deliver until nothing is pending."""
+    try:
+        for b in batches:
+            await d.enqueue(b)
+        return await d.drain(timeout)
+    finally:
+        await d.aclose()
 
 
 def test_every_sink_gets_its_payload_and_the_webhook_is_signed(tmp_path):
@@ -75,11 +82,10 @@ def test_every_sink_gets_its_payload_and_the_webhook_is_signed(tmp_path):
             SinkSettings(name="pd", kind="pagerduty", url=pd.url, secret_env="PD_KEY"),
         ]
         store = Store(f"sqlite:///{tmp_path}/s.db")
-        d = dispatcher(sinks, store)
+        d = deliverer(sinks, store)
         firing = [alert("financials"), alert("crypto")]
         resolved = [alert("financials", "resolved", 90)]
-        results = asyncio.run(_run(d, firing, resolved))
-        assert {r.state for r in results} == {"delivered"}
+        assert asyncio.run(_run(d, firing, resolved))
 
         (req,) = hook.requests[:1]
         ts, sig = req["headers"][TIMESTAMP_HEADER], req["headers"][SIGNATURE_HEADER]
@@ -108,16 +114,6 @@ def test_every_sink_gets_its_payload_and_the_webhook_is_signed(tmp_path):
             r.stop()
 
 
-async def _run(d, *batches):
-    out = []
-    try:
-        for b in batches:
-            out += await d.dispatch(b)
-    finally:
-        await d.aclose()
-    return out
-
-
 def test_receiver_down_for_a_while_gets_every_alert_once(tmp_path):
     port = free_port()
     late = Receiver(port=port)
@@ -127,26 +123,21 @@ def test_receiver_down_for_a_while_gets_every_alert_once(tmp_path):
     try:
         store = Store(f"sqlite:///{tmp_path}/s.db")
         sink = SinkSettings(name="hook", kind="webhook", url=late.url, secret_env="HOOK_KEY")
-        batches = [[alert("a"), alert("b")], [alert("c")], [alert("a", "resolved", 60)]]
-        d = dispatcher([sink], store, retries=10)
-        results = asyncio.run(_run(d, *batches))
-        assert [r.state for r in results] == ["delivered"] * 4
-        assert results[0].attempts > 1  # it really was down
+        batches = [[alert("a"), alert("b")], [alert("c", minutes=35)], [alert("a", "resolved", 60)]]
+        assert asyncio.run(_run(deliverer([sink], store), *batches))
         got = [(a["scope"], a["status"]) for b in late.ok_bodies() for a in b["alerts"]]
-        assert sorted(got) == [("a", "firing"), ("a", "resolved"), ("b", "firing"), ("c", "firing")]
+        assert got == [("a", "firing"), ("b", "firing"), ("c", "firing"), ("a", "resolved")]
+        assert store.outbox_counts() == {("hook", "delivered"): 4}
         # The same alert events again (a redelivery after a restart): nothing sent twice.
-        d2 = dispatcher([sink], store)
-        again = asyncio.run(_run(d2, *batches))
-        assert {r.state for r in again} == {"skipped"}
+        assert asyncio.run(_run(deliverer([sink], store), *batches))
         assert len(late.ok_bodies()) == 3
     finally:
         timer.cancel()
         late.stop()
 
 
-def test_after_the_last_retry_the_alert_is_a_dead_letter(tmp_path):
-    always_down = Receiver(status=503).start()
-    rejecting = Receiver(status=400).start()
+def test_a_rejected_notification_is_a_dead_letter_at_once_and_redeliver_resends(tmp_path):
+    rejecting = Receiver(statuses=[400]).start()  # then 200
     dead: list[tuple[str, str, str, int]] = []
 
     async def on_dead(a, sink, error, attempts):
@@ -154,23 +145,20 @@ def test_after_the_last_retry_the_alert_is_a_dead_letter(tmp_path):
 
     try:
         store = Store(f"sqlite:///{tmp_path}/s.db")
-        sinks = [
-            SinkSettings(name="down", kind="alertmanager", url=always_down.url),
-            SinkSettings(name="reject", kind="slack", url=rejecting.url),
-        ]
-        d = dispatcher(sinks, store, on_dead, retries=2)
-        results = asyncio.run(_run(d, [alert("x")]))
-        assert sorted((r.sink, r.state, r.attempts) for r in results) == [
-            ("down", "dead", 3),
-            ("reject", "dead", 1),  # a 4xx is permanent: no retry
-        ]
-        assert sorted(dead) == [("x", "down", "HTTP 503", 3), ("x", "reject", "HTTP 400", 1)]
+        sinks = [SinkSettings(name="reject", kind="slack", url=rejecting.url)]
+        assert asyncio.run(_run(deliverer(sinks, store, on_dead), [alert("x")]))
+        assert dead == [("x", "reject", "HTTP 400", 1)]  # a 4xx is permanent: no retry
+        assert len(rejecting.requests) == 1
         with store.engine.connect() as conn:
             rows = conn.execute(select(dead_letters.c.sink, dead_letters.c.error)).all()
-        assert sorted(rows) == [("down", "HTTP 503"), ("reject", "HTTP 400")]
-        assert len(always_down.requests) == 3
+        assert rows == [("reject", "HTTP 400")]
+        # `finpulse alerts redeliver` re-queues it; the receiver now accepts it.
+        assert store.outbox_requeue(datetime.now(UTC), {"reject": 60.0}) == 1
+        assert asyncio.run(_run(deliverer(sinks, store, on_dead)))
+        assert [r["status"] for r in rejecting.requests] == [400, 200]
+        with store.engine.connect() as conn:
+            assert conn.execute(select(dead_letters)).all() == []
     finally:
-        always_down.stop()
         rejecting.stop()
 
 
@@ -179,4 +167,49 @@ def test_a_missing_secret_is_a_config_error_naming_the_variable():
 
     sink = SinkSettings(name="hook", kind="webhook", url="http://x", secret_env="NOPE_KEY")
     with pytest.raises(ConfigError, match="NOPE_KEY"):
-        Dispatcher([sink], env={})
+        Deliverer([sink], Store("sqlite:///:memory:"), env={})
+
+
+def test_test_sink_sends_one_signed_test_notification_and_reports_a_dead_sink(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    hook, pd = Receiver().start(), Receiver().start()
+    dead_port = free_port()
+    for k in [k for k in __import__("os").environ if k.startswith("FINPULSE_")]:
+        monkeypatch.delenv(k)
+    sinks = [
+        {"name": "hook", "kind": "webhook", "url": hook.url, "secret_env": "HOOK_KEY"},
+        {"name": "pd", "kind": "pagerduty", "url": pd.url, "secret_env": "PD_KEY"},
+        {"name": "gone", "kind": "slack", "url": f"http://127.0.0.1:{dead_port}/x"},
+    ]
+    monkeypatch.setenv("FINPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FINPULSE_SINKS", json.dumps(sinks))
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    try:
+        run = CliRunner().invoke
+        out = run(main, ["alerts", "test-sink", "hook", "--user", "ops"])
+        assert out.exit_code == 0 and "delivered" in out.output, out.output
+        (req,) = hook.requests
+        ts, sig = req["headers"][TIMESTAMP_HEADER], req["headers"][SIGNATURE_HEADER]
+        assert verify_signature(KEY, ts, req["body"], sig, now=time.time())
+        assert [a["rule"] for a in json.loads(req["body"])["alerts"]] == ["finpulse_test"]
+        assert run(main, ["alerts", "test-sink", "pd"]).exit_code == 0
+        assert [b["event_action"] for b in pd.ok_bodies()] == ["trigger", "resolve"]
+        out = run(main, ["alerts", "test-sink", "gone"])
+        assert out.exit_code == 1 and "ConnectError" in out.output
+        audit = Store(f"sqlite:///{tmp_path}/finpulse.db").audit_rows()
+        assert [(r.action, r.target, r.detail["ok"]) for r in reversed(audit)] == [
+            ("test-sink", "hook", True),
+            ("test-sink", "pd", True),
+            ("test-sink", "gone", False),
+        ]
+    finally:
+        hook.stop()
+        pd.stop()

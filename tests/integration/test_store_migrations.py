@@ -23,14 +23,18 @@ from foundation.store import Store, metadata, schema
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
+# Revisions as shipped, and the next one's id (a later release, written by the tests).
+HEAD = schema.head_revision()
+NEXT = f"{int(HEAD) + 1:04d}"
+
 # A later release: one new nullable column. Written to a copy of the migrations folder.
-REVISION_0002 = '''"""test: documents.note"""
+REVISION_NEXT = f'''"""test: documents.note"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -101,8 +105,8 @@ def migrations_copy(tmp_path, monkeypatch):
 
 @pytest.fixture
 def later_release(migrations_copy):
-    """The code of a later release: the shipped migrations plus revision 0002."""
-    (migrations_copy / "versions" / "0002_note.py").write_text(REVISION_0002)
+    """The code of a later release: the shipped migrations plus one more revision."""
+    (migrations_copy / "versions" / f"{NEXT}_note.py").write_text(REVISION_NEXT)
     schema.script_directory.cache_clear()
     return migrations_copy
 
@@ -126,10 +130,18 @@ def test_a_new_store_is_created_at_head(store_url):
 
 def test_a_first_release_store_opens_as_the_baseline_and_keeps_its_rows(store_url):
     first_release_store(store_url)
-    s = Store(store_url)  # the code's head is the baseline: stamped, nothing rewritten
+    engine = create_engine(store_url, poolclass=NullPool)
+    with engine.connect() as conn:  # no version table: it counts as the baseline
+        assert schema.current_revision(conn) == schema.BASELINE
+    if HEAD != schema.BASELINE:
+        with pytest.raises(StoreError, match=f"needs {HEAD}"):
+            Store(store_url)
+        schema.upgrade(engine)
+    engine.dispose()
+    s = Store(store_url)  # at head now: stamped or upgraded, nothing rewritten
     assert count_rows(s.engine) == 25
     with s.engine.connect() as conn:
-        assert schema.current_revision(conn) == schema.BASELINE
+        assert schema.current_revision(conn) == HEAD
     s.dispose()
 
 
@@ -140,7 +152,9 @@ def test_a_later_release_refuses_the_old_schema_until_db_upgrade(
     monkeypatch.setenv("FINPULSE_STORE__URL", store_url)
     runner = CliRunner()
 
-    with pytest.raises(StoreError, match=r"revision 0001 .* needs 0002: run `finpulse db upgrade`"):
+    with pytest.raises(
+        StoreError, match=rf"revision 0001 .* needs {NEXT}: run `finpulse db upgrade`"
+    ):
         Store(store_url)
     for cmd in (["worker"], ["dashboard"]):
         res = runner.invoke(main, cmd)
@@ -148,22 +162,24 @@ def test_a_later_release_refuses_the_old_schema_until_db_upgrade(
         assert "run `finpulse db upgrade`" in res.output
 
     res = runner.invoke(main, ["db", "current"])
-    assert res.exit_code == 1 and "0001 - head is 0002" in res.output
+    assert res.exit_code == 1 and f"0001 - head is {NEXT}" in res.output
     res = runner.invoke(main, ["db", "upgrade"])
-    assert res.exit_code == 0 and "0001 -> 0002" in res.output, res.output
+    assert res.exit_code == 0 and f"0001 -> {NEXT}" in res.output, res.output
     res = runner.invoke(main, ["db", "current"])
-    assert res.exit_code == 0 and "0002 (head)" in res.output
+    assert res.exit_code == 0 and f"{NEXT} (head)" in res.output
 
     assert count(store_url, "documents") == 25 and count(store_url, "corrections") == 1
     s = Store(store_url)
     assert "note" in {c["name"] for c in inspect(s.engine).get_columns("documents")}
     s.dispose()
     res = runner.invoke(main, ["db", "history"])
-    assert res.output.splitlines() == [
+    lines = res.output.splitlines()
+    assert lines[0] == (
         "<base> -> 0001: baseline: the schema of the first release (what create_all made "
-        "before migrations).",
-        "0001 -> 0002 (head): test: documents.note",
-    ]
+        "before migrations)."
+    )
+    assert lines[-1] == f"{HEAD} -> {NEXT} (head): test: documents.note"
+    assert len(lines) == int(NEXT)
 
 
 def test_db_revision_writes_the_migration_of_a_table_added_in_code(
@@ -181,9 +197,9 @@ def test_db_revision_writes_the_migration_of_a_table_added_in_code(
         monkeypatch.setenv("FINPULSE_STORE__URL", url)
         res = CliRunner().invoke(main, ["db", "revision", "-m", "scratch table"])
         assert res.exit_code == 0, res.output
-        (path,) = (migrations_copy / "versions").glob("0002_*.py")
+        (path,) = (migrations_copy / "versions").glob(f"{NEXT}_*.py")
         assert re.search(r"create_table\(\s*['\"]scratch['\"]", path.read_text())
-        with pytest.raises(StoreError, match="needs 0002"):
+        with pytest.raises(StoreError, match=f"needs {NEXT}"):
             Store(url)
         schema.upgrade(create_engine(url, poolclass=NullPool))
         engine = create_engine(url, poolclass=NullPool)

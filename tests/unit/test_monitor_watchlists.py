@@ -108,3 +108,18 @@ def test_sink_routing_by_scope_kind_and_watchlist():
     assert routed(desk, alert("watchlist", "desk")) and not routed(desk, alert("entity", "FTX"))
     assert not routed(desk, alert("watchlist", "other"))
     assert routed(names, alert("entity", "FTX")) and not routed(names, alert("all", "all"))
+
+
+def test_a_watchlist_silence_names_analyst_watchlists_and_plain_scope_lists():
+    from foundation.settings import Settings
+    from monitor.core.silences import parse_matchers
+
+    s = Settings(
+        watchlists=[{"name": "desk", "aliases": ["Acme"]}],
+        alerts={"watchlists": {"banks": ["ticker:SIVB"]}},
+    )
+    lists = s.silence_lists()
+    assert lists == {"desk": ["watchlist:desk"], "banks": ["ticker:SIVB"]}
+    (m,) = parse_matchers(["watchlist=desk"], lists)
+    assert m.matches({"scope_kind": "watchlist", "scope": "desk"}, lists)
+    assert not m.matches({"scope_kind": "ticker", "scope": "SIVB"}, lists)

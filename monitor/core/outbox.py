@@ -1,0 +1,169 @@
+"""The outbox's rules, pure: notification keys, what one request carries, ordering and folding.
+
+- **Key** (idempotent): ``<subject>|<status>|<updated_at>``. The subject is what a receiver
+  tracks: ``alert:<fingerprint>:<starts_at>`` (one alert episode) today; an incident can use
+  ``incident:<id>`` with the same machinery, so a notification may be per alert or per
+  incident. (key, sink) is unique in the store: the same alert event enqueued twice (a Kafka
+  redelivery, a restart) is one notification.
+- **Order**: a sink's queue is sent strictly oldest first, one request at a time, so a firing
+  always goes before its resolved; only the head of the queue waits on a down sink.
+- **A resolved whose firing never reached the sink** (the firing became a dead letter, or
+  the sink was added while the alert was firing): ``webhook``, ``alertmanager`` and
+  ``pagerduty`` get the firing first, then the resolved (an incident tool needs the trigger to
+  record the episode); ``slack`` gets the resolved alone (*folded*: the message shows start →
+  end, and a chat channel gains nothing from a firing immediately followed by its end);
+  ``alertmanager_api`` too (Alertmanager then applies its own rule: a resolved alert it
+  never notified as firing is not notified).
+- **Silences** hold back firings, and the resolveds of firings they held back (a receiver
+  never gets the end of something it never saw). A resolved whose firing *was* delivered is
+  always sent, silenced or not, so the receiver's incident closes.
+- **Superseded**: a notification older than one already delivered for the same fingerprint
+  (e.g. a re-driven dead letter) is not sent: it would reopen or close the wrong episode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from foundation.schemas import Alert, isoformat
+from foundation.store import OutboxEntry, OutboxRow
+from monitor.core.lifecycle import summary_line
+from monitor.core.silences import Silence, alert_labels, silenced_by
+
+# Alerts per request for the grouped kinds (Slack allows 50 blocks per message).
+MAX_GROUP = 40
+# Alertmanager's API only notifies a resolved alert it notified firing: it folds by itself.
+FOLDING_KINDS = frozenset({"slack", "alertmanager_api"})
+ONE_PER_REQUEST = frozenset({"pagerduty"})
+
+
+def alert_subject(a: Alert) -> str:
+    return f"alert:{a.fingerprint}:{isoformat(a.starts_at)}"
+
+
+def incident_subject(incident_id: str) -> str:
+    return f"incident:{incident_id}"
+
+
+def notification_key(subject: str, status: str, updated_at: datetime) -> str:
+    return f"{subject}|{status}|{isoformat(updated_at)}"
+
+
+def alert_entry(a: Alert) -> OutboxEntry:
+    subject = alert_subject(a)
+    return OutboxEntry(notification_key(subject, a.status, a.updated_at), subject, a)
+
+
+def missing_firing_policy(kind: str) -> Literal["firing_first", "fold"]:
+    return "fold" if kind in FOLDING_KINDS else "firing_first"
+
+
+def firing_of(resolved: Alert) -> Alert:
+    """The firing notification of an episode, rebuilt from its resolved one (when the sink
+    was added after the firing went out elsewhere); "as of" the episode's start."""
+    return resolved.model_copy(
+        update={
+            "status": "firing",
+            "ends_at": None,
+            "updated_at": resolved.starts_at,
+            "summary": summary_line(
+                resolved.rule, resolved.scope_kind, resolved.scope, "firing", resolved.figures
+            ),
+        }
+    )
+
+
+def group_key(r: OutboxRow) -> tuple[str, str, datetime]:
+    return (r.alert.rule, r.alert.status, r.alert.updated_at)
+
+
+def head_group(rows: Sequence[OutboxRow], kind: str, limit: int = MAX_GROUP) -> list[OutboxRow]:
+    """The head of a sink's queue and the rows right behind it that share its group (same
+    rule, status and evaluation time): one request. PagerDuty takes one event per request."""
+    if not rows:
+        return []
+    if kind in ONE_PER_REQUEST:
+        return [rows[0]]
+    head = group_key(rows[0])
+    out: list[OutboxRow] = []
+    for r in rows:
+        if group_key(r) != head or len(out) >= limit:
+            break
+        out.append(r)
+    return out
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to do with a head group: rows to mark, then requests to send in order."""
+
+    silenced: list[tuple[int, str]] = field(default_factory=list)  # (row id, silence id)
+    superseded: list[int] = field(default_factory=list)
+    folded: list[int] = field(default_factory=list)  # dead firings folded into a resolved
+    firings_first: list[OutboxEntry] = field(default_factory=list)
+    send: list[OutboxRow] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[OutboxEntry]:
+        return [*self.firings_first, *(r.entry for r in self.send)]
+
+
+def plan_group(
+    group: Sequence[OutboxRow],
+    kind: str,
+    *,
+    firing_state: Mapping[str, str],
+    dead_firings: Mapping[str, OutboxRow],
+    latest_delivered: Mapping[str, datetime],
+    silences: Sequence[Silence],
+    now: datetime,
+    watchlists: Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """Decide for each row of ``group`` (module docstring). ``firing_state``: subject -> state
+    of that episode's firing on this sink (absent: none was enqueued); ``dead_firings``:
+    subject -> the dead firing row; ``latest_delivered``: fingerprint -> newest
+    ``updated_at`` delivered to this sink; ``now`` decides which silences are active."""
+    plan = Plan()
+    wl = watchlists or {}
+    for r in group:
+        a = r.alert
+        newest = latest_delivered.get(a.fingerprint)
+        if newest is not None and newest > a.updated_at:
+            plan.superseded.append(r.id)
+            continue
+        labels = alert_labels(a.rule, a.scope_kind, a.scope, a.fingerprint)
+        silence = silenced_by(labels, silences, now, wl)
+        if a.status == "firing":
+            if silence is not None:
+                plan.silenced.append((r.id, silence.id))
+            else:
+                plan.send.append(r)
+            continue
+        state = firing_state.get(r.subject)
+        if state in ("delivered", "superseded"):
+            plan.send.append(r)  # closes what the receiver knows, silenced or not
+            continue
+        if state == "silenced":
+            plan.silenced.append((r.id, silence.id if silence else r.silence_id or ""))
+            continue
+        if silence is not None:
+            plan.silenced.append((r.id, silence.id))
+            continue
+        dead = dead_firings.get(r.subject)
+        if missing_firing_policy(kind) == "fold":
+            if dead is not None:
+                plan.folded.append(dead.id)
+        elif dead is not None:
+            plan.firings_first.append(dead.entry)
+        elif state is None or state == "folded":
+            firing = firing_of(a)
+            plan.firings_first.append(
+                OutboxEntry(
+                    notification_key(r.subject, "firing", firing.updated_at), r.subject, firing
+                )
+            )
+        plan.send.append(r)
+    return plan
