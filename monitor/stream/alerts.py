@@ -285,19 +285,6 @@ def register(
             holder["offset"] = last
             p.agg.advance_clock(wm.clock)
             out = p.advance()
-            for key, dump in p.take_changes().items():
-                sh = shard_of(key)
-                if dump is None:
-                    if mirror.get(sh, {}).pop(key, None) is not None:
-                        dirty.add(sh)
-                else:
-                    mirror.setdefault(sh, {})[key] = dump
-                    dirty.add(sh)
-            for sh in sorted(dirty):
-                table[sh] = dict(mirror.get(sh, {}))
-            dirty.clear()
-            table[META_KEY] = p.dump_meta()
-            table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last, "inputs": inputs}
             # Every changed window is in out.updated (drained before windows close), so a
             # closed window's final figures were already sent: out.closed would only repeat.
             stats: dict[tuple[str, str, Any], WindowStat] = {}
@@ -325,6 +312,23 @@ def register(
             counters["stored"] += n_stored
             metrics.DOCUMENTS_IN.labels("store").inc(len(all_docs))
             metrics.DOCUMENTS_OUT.labels("store").inc(n_stored)
+            # The state (and the offsets it has applied) goes to the changelog only once the
+            # batch's outputs are acknowledged and stored: a crash in between re-applies the
+            # batch and writes them again (idempotent), instead of a restored state that
+            # skips the batch whose window figures never reached the store.
+            for key, dump in p.take_changes().items():
+                sh = shard_of(key)
+                if dump is None:
+                    if mirror.get(sh, {}).pop(key, None) is not None:
+                        dirty.add(sh)
+                else:
+                    mirror.setdefault(sh, {})[key] = dump
+                    dirty.add(sh)
+            for sh in sorted(dirty):
+                table[sh] = dict(mirror.get(sh, {}))
+            dirty.clear()
+            table[META_KEY] = p.dump_meta()
+            table[STREAM_KEY] = {"wm": wm.dump(_dump_doc), "offset": last, "inputs": inputs}
 
     if settings.sinks:
         from monitor.stream.delivery import Deliverer
