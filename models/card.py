@@ -72,7 +72,7 @@ def render_card(card: dict[str, Any]) -> str:
         out += [
             "",
             f"Best checkpoint: step {best['step']} (epoch {best['epoch']}), "
-            f"score {best['score']} (mean of the two dev macro-F1s).",
+            f"score {best['score']} (mean of the dev macro-F1s).",
         ]
     for task, m in (card.get("dev_metrics") or {}).items():
         out += [
@@ -124,8 +124,11 @@ def render_card(card: dict[str, Any]) -> str:
             "sentiment_macro_f1",
             "topic_accuracy",
             "topic_macro_f1",
+            "news_accuracy",
+            "news_macro_f1",
             "score",
         ]
+        keys = [k for k in keys if any(k in h for h in history)]
         out += _table(keys, [[h.get(k, "") for k in keys] for h in history])
     return "\n".join(out) + "\n"
 

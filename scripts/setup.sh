@@ -28,7 +28,7 @@ else
 fi
 
 extras=""
-[ $want_test = 1 ] && extras="[test]"
+[ $want_test = 1 ] && extras="[test,onnx]"  # onnx: the int8 path its tests cover
 stamp="$VENV/.finpulse-stamp"
 key=$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)$extras
 if [ -f "$stamp" ] && grep -qx "$key" "$stamp" 2>/dev/null \

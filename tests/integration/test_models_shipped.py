@@ -1,7 +1,7 @@
 """The shipped model reproduces the dev figures written in its card (a broken checkpoint fails).
 
-Scores the full dev sets (1,193 sentiment + 2,054 topic headlines): about a minute on a
-2-core CPU.
+Scores the full dev sets (1,193 sentiment + 2,054 topic tweets, 461 news headlines): about a
+minute on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ def shipped():
     return TransformerClassifier.load(SHIPPED_MODEL, device="cpu")
 
 
-@pytest.mark.parametrize("task", ["sentiment", "topic"])
-def test_shipped_model_matches_its_card_on_dev(shipped, task):
-    dev = SHARED / "data" / task / "dev.csv"
+@pytest.mark.parametrize(
+    ("dev_set", "task"), [("sentiment", "sentiment"), ("topic", "topic"), ("news", "sentiment")]
+)
+def test_shipped_model_matches_its_card_on_dev(shipped, dev_set, task):
+    dev = SHARED / "data" / dev_set / "dev.csv"
     if not dev.is_file():
         pytest.skip(f"shared data not found at {dev} (../shared beside the repository)")
     from models.evaluate import evaluate_classifier
 
     card = json.loads((SHIPPED_MODEL / "card.json").read_text(encoding="utf-8"))
-    want = card["dev_metrics"][task]
+    want = card["dev_metrics"][dev_set]
     got = evaluate_classifier(shipped, task, dev)
     assert got["n"] == want["n"]
     assert got["accuracy"] == pytest.approx(want["accuracy"], abs=TOLERANCE)
@@ -60,3 +62,22 @@ def test_default_settings_load_the_shipped_model():
     assert isinstance(clf, TransformerClassifier)
     [p] = clf.predict(["Silicon Valley Bank shares plunge 60% as depositors pull cash"])
     assert p.sentiment == "negative"
+
+
+@pytest.mark.parametrize(
+    ("headline", "decisive"),
+    [
+        # one word carries the sentiment; the rest is names, numbers and function words
+        ("Harwell Bank collapses in the third quarter", "collapses"),
+        ("Ostrander Foods profit soars in the third quarter", "soars"),
+        ("Calvert Motors shares plunge on Tuesday", "plunge"),
+        ("Denholm Insurance fined $40 million", "fined"),
+    ],
+)
+def test_explanations_put_the_decisive_word_first(shipped, headline, decisive):
+    from models.explain import explain
+
+    ex = explain(shipped, headline)
+    assert sum(abs(w) for w in ex.weights) == pytest.approx(1.0, abs=1e-3)
+    top = ex.words[max(range(len(ex.words)), key=ex.weights.__getitem__)]
+    assert top == decisive, list(zip(ex.words, ex.weights, strict=True))

@@ -151,10 +151,18 @@ def test_full_finetune_stores_fp16_layers_and_loads(tiny, tmp_path):
     assert len(clf.predict(TEXTS)) == len(TEXTS)
 
 
-def test_int8_path_agrees_with_fp32(lora_model):
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_int8_path_agrees_with_fp32(lora_model, engine, tmp_path, monkeypatch):
+    from models import onnx_int8
+
+    if engine == "onnx" and not onnx_int8.available():
+        pytest.skip("onnxruntime not installed (pip install 'finpulse[onnx]')")
+    monkeypatch.setenv("FINPULSE_ONNX_CACHE", str(tmp_path / "onnx"))
     fp32 = TransformerClassifier.load(lora_model, device="cpu")
-    int8 = TransformerClassifier.load(lora_model, device="cpu", quantize="int8")
+    int8 = TransformerClassifier.load(lora_model, device="cpu", quantize="int8", int8_engine=engine)
     assert int8.name.endswith("-int8")
+    if engine == "onnx":  # exported once, then cached by the weights' hash
+        assert len(list((tmp_path / "onnx").glob("*-int8.onnx"))) == 1
     a, b = fp32.predict(TEXTS), int8.predict(TEXTS)
     for x, y in zip(a, b, strict=True):
         assert abs(x.sentiment_probs["neutral"] - y.sentiment_probs["neutral"]) < 0.05

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models.baseline import LexiconBaseline
-from models.explain import MAX_WORDS, explain
+from models.explain import MAX_WORDS, explain, is_stop_word
 
 
 def test_negative_word_drives_negative_label():
@@ -28,3 +30,17 @@ def test_long_text_is_capped_but_keeps_every_word():
     ex = explain(LexiconBaseline(), text)
     assert len(ex.words) == len(ex.weights) == MAX_WORDS + 11
     assert ex.weights[-1] == 0.0
+
+
+def test_weights_are_on_one_scale():
+    for text in ("Shares surge after record profit", "Bank collapses as depositors flee"):
+        ex = explain(LexiconBaseline(), text)
+        assert sum(abs(w) for w in ex.weights) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_stop_words_get_no_weight_but_negations_do_count():
+    ex = explain(LexiconBaseline(), "The bank of the year is not in crisis")
+    for word in ("The", "of", "the", "is", "in"):
+        assert ex.weights[ex.words.index(word)] == 0.0
+    assert not is_stop_word("not") and not is_stop_word("without")
+    assert is_stop_word("The,")
