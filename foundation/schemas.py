@@ -175,3 +175,15 @@ class Alert(Record):
     # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
     # it. Additive with a default, so schema_version stays 1.
     incident: str = ""
+
+
+class DeadLetterRecord(Record):
+    """A notification that a sink never accepted before its age limit (finpulse.alerts.dead):
+    the alert, where it was going, why it failed and how often it was tried."""
+
+    schema_version: int = SCHEMA_VERSION
+    sink: str
+    error: str
+    attempts: int
+    alert: Alert
+    at: UTCDateTime = Field(default_factory=utcnow)

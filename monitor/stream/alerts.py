@@ -40,7 +40,13 @@ from typing import Any
 
 from foundation import metrics
 from foundation.retry import backoff_delay
-from foundation.schemas import Alert, SchemaError, ScoredDocument, WindowStat
+from foundation.schemas import (
+    Alert,
+    DeadLetterRecord,
+    SchemaError,
+    ScoredDocument,
+    WindowStat,
+)
 from foundation.settings import Settings
 from foundation.store import Store
 from ingest.tickers import default_index, default_sector_lookup
@@ -74,16 +80,9 @@ def stored_firing_alerts(store: Store) -> list[Alert]:
 
 
 def dead_letter_bytes(alert: Alert, sink: str, error: str, attempts: int) -> bytes:
-    """Value on the dead-letter topic: the alert plus where and why delivery failed."""
-    return json.dumps(
-        {
-            "sink": sink,
-            "error": error,
-            "attempts": attempts,
-            "alert": json.loads(alert.model_dump_json()),
-        },
-        sort_keys=True,
-    ).encode()
+    """Value on the dead-letter topic: a versioned record of the alert plus where and why
+    delivery failed."""
+    return DeadLetterRecord(sink=sink, error=error, attempts=attempts, alert=alert).to_bytes()
 
 
 def shard_of(scope_key: str) -> str:

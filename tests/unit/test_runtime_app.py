@@ -105,3 +105,24 @@ def test_create_app_topics_and_embedded_producer_setting(tmp_path) -> None:
     # The batching data producer is for the embedded broker only.
     assert app.finpulse_sender.bootstrap == "127.0.0.1:9"
     assert app2.finpulse_sender.bootstrap is None
+
+
+def test_dead_letters_are_versioned_records():
+    from datetime import UTC, datetime
+
+    from foundation.schemas import Alert, DeadLetterRecord
+    from monitor.stream.alerts import dead_letter_bytes
+
+    t = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    a = Alert(
+        fingerprint="fp",
+        rule="negative_surge",
+        scope_kind="ticker",
+        scope="SIVB",
+        status="firing",
+        starts_at=t,
+        updated_at=t,
+    )
+    rec = DeadLetterRecord.from_bytes(dead_letter_bytes(a, "pager", "HTTP 503", 9))
+    assert (rec.schema_version, rec.sink, rec.error, rec.attempts) == (1, "pager", "HTTP 503", 9)
+    assert rec.alert == a and rec.at.tzinfo is not None
