@@ -45,6 +45,16 @@ LATE_DOCUMENTS = Counter(
     "finpulse_late_documents_total",
     "Documents later than the allowed lateness: counted, not windowed.",
 )
+EVENT_TIME_REFUSED = Counter(
+    "finpulse_event_time_refused_total",
+    "Documents stored but kept out of the windows for their time (future, too-old, "
+    "outlier: a lone jump far ahead of its partition), by reason and source.",
+    ["reason", "source"],
+)
+REDELIVERED_DOCUMENTS = Counter(
+    "finpulse_redelivered_documents_total",
+    "Documents the aggregation saw again after a restart: applied once, not counted late.",
+)
 BATCH_SIZE = Histogram(
     "finpulse_batch_size", "Documents per processed batch, by stage.", ["stage"],
     buckets=_BATCH_BUCKETS,

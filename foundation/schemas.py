@@ -51,17 +51,27 @@ class Record(BaseModel):
             raise SchemaError(f"invalid {cls.__name__}: {exc.errors()[0]}") from None
 
 
+# Field limits of a Document, enforced wherever one is built or read (ingest, replay, the
+# worker's topic payloads): generous next to what normalisation keeps (titles 500, summaries
+# 1,000 characters), so they only refuse hostile or broken input. ID_MAX is the store's key.
+ID_MAX = 64
+SOURCE_MAX = 200
+TITLE_MAX = 2_000
+SUMMARY_MAX = 10_000
+LINK_MAX = 2_048
+
+
 class Document(Record):
     """One news item or social post, normalised by ingest (archive line format)."""
 
     schema_version: int = SCHEMA_VERSION
-    id: str = Field(min_length=1)
-    source: str
-    title: str
-    summary: str = ""
-    link: str = ""
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    source: str = Field(max_length=SOURCE_MAX)
+    title: str = Field(max_length=TITLE_MAX)
+    summary: str = Field("", max_length=SUMMARY_MAX)
+    link: str = Field("", max_length=LINK_MAX)
     published: UTCDateTime
-    feed_url: str | None = None
+    feed_url: str | None = Field(None, max_length=LINK_MAX)
     language: str | None = None
     tickers: tuple[str, ...] = ()
     # Companies without a listed ticker found in the text (crypto exchanges and lenders such
@@ -165,3 +175,15 @@ class Alert(Record):
     # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
     # it. Additive with a default, so schema_version stays 1.
     incident: str = ""
+
+
+class DeadLetterRecord(Record):
+    """A notification that a sink never accepted before its age limit (finpulse.alerts.dead):
+    the alert, where it was going, why it failed and how often it was tried."""
+
+    schema_version: int = SCHEMA_VERSION
+    sink: str
+    error: str
+    attempts: int
+    alert: Alert
+    at: UTCDateTime = Field(default_factory=utcnow)

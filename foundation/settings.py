@@ -312,6 +312,21 @@ class DashboardSettings(Section):
     trust_proxy: bool = False
 
 
+class StreamSettings(Section):
+    """The stream worker's batching and event-time handling (docs/performance.md)."""
+
+    # Records per batch taken by the aggregation and store agents (1 turns batching off).
+    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_within_ms: float = Field(500.0, gt=0)
+    # A documents partition that sent nothing for this long (by record timestamps) stops
+    # holding the event-time watermark back (monitor/core/watermarks.py).
+    idle_partition_s: float = Field(30.0, gt=0)
+    # A document this far ahead of its partition's event clock is held until jump_confirm
+    # documents in a row confirm the jump; one back in range makes it an outlier.
+    max_jump_s: float = Field(6 * 3600.0, gt=0)
+    jump_confirm: int = Field(3, ge=1, le=100)
+
+
 class MetricsSettings(Section):
     # Prometheus exporters: one HTTP port per process role; loopback unless opened up (a
     # container sets host 0.0.0.0 so Prometheus can reach it). Port 0: any free port, logged.
@@ -339,6 +354,7 @@ class Settings(BaseSettings):
     sinks: list[SinkSettings] = []
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    stream: StreamSettings = StreamSettings()
     metrics: MetricsSettings = MetricsSettings()
     watchlists: list[WatchlistSettings] = []
 

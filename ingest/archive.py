@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -86,7 +87,12 @@ def read_archive(
     report: ReadReport | None = None,
     on_bad: Callable[[str, int, str], None] | None = None,
 ) -> Iterator[Document]:
-    """Yield the documents of one archive file in file order, skipping bad lines."""
+    """Yield the documents of one archive file in file order, skipping bad lines: not JSON,
+    not a valid Document (field limits included), or an implausible ``published`` time
+    (:mod:`foundation.eventtime`, judged against now), each with its reason."""
+    from foundation.eventtime import describe, implausible
+
+    now = datetime.now(UTC)
     p = Path(path)
     report = report if report is not None else ReadReport()
     try:
@@ -101,6 +107,9 @@ def read_archive(
                     continue
                 try:
                     doc = parse_line(line)
+                    why = implausible(doc.published, now)
+                    if why is not None:
+                        raise ValueError(describe(why, doc.published))
                 except ValueError as exc:
                     report.add_bad(str(p), lineno, str(exc))
                     if on_bad:

@@ -27,11 +27,12 @@ import html
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from foundation.eventtime import EARLIEST, MAX_FUTURE
 from foundation.language import language_tag
 from foundation.schemas import Document
 from foundation.text import scrub
@@ -40,8 +41,6 @@ from ingest.tickers import TickerIndex, default_index
 
 TITLE_MAX = 500
 SUMMARY_MAX = 1000
-EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
-MAX_FUTURE = timedelta(days=1)
 
 Kind = Literal["news", "social"]
 

@@ -123,3 +123,9 @@ def replay(
         click.echo(line)
     if summary.failed:
         raise SystemExit(1)
+    if summary.read == 0 and summary.bad_lines:
+        # Every line refused: almost certainly the wrong file, not an archive to skip through.
+        raise click.ClickException(
+            f"no valid document in {len(files)} file(s): all {len(summary.bad_lines)} "
+            "line(s) were refused (reasons above); nothing was published"
+        )

@@ -173,7 +173,18 @@ class AlertPipeline:
                 return
             self.next_eval = min(by_start)
         ws = self.next_eval
+        starts = sorted(s for s in by_start if s >= ws)
+        i = 0
         while ws + size <= until:
+            if not self.scopes and ws not in by_start:
+                # Nothing tracked and nothing closed here: evaluating changes nothing, so go
+                # straight to the next closed window. Bounded work for any jump of the
+                # watermark (a year-9999 document used to wedge the worker here).
+                while i < len(starts) and starts[i] < ws:
+                    i += 1
+                last = ws + int((until - size - ws) // size) * size
+                ws = starts[i] if i < len(starts) and starts[i] <= last else last + size
+                continue
             self._evaluate_boundary(ws, by_start.get(ws, []), out)
             ws += size
         self.next_eval = ws

@@ -242,13 +242,20 @@ class WindowAggregator:
         wm = self.watermark
         return wm is not None and window_start(ts, self.size_s) + self.size_s <= wm
 
-    def add(self, doc: ScoredDocument) -> str:
+    def advance_clock(self, ts: float | None) -> None:
+        """Move the event clock (the watermark plus the lateness) forward to ``ts``; for a
+        caller that computes it itself (per-partition watermarks, monitor.core.watermarks)."""
+        if ts is not None and (self.max_ts is None or ts > self.max_ts):
+            self.max_ts = ts
+
+    def add(self, doc: ScoredDocument, advance_clock: bool = True) -> str:
         """Apply one document; returns ``"applied"``, ``"late"``, ``"duplicate"`` or
-        ``"unscored"``."""
+        ``"unscored"``. With ``advance_clock`` False the document does not move the event
+        clock (see :meth:`advance_clock`); lateness is judged against the clock as it is."""
         if not doc.scored:
             return "unscored"
         ts = doc.document.published.timestamp()
-        if self.max_ts is None or ts > self.max_ts:
+        if advance_clock and (self.max_ts is None or ts > self.max_ts):
             self.max_ts = ts
         size = self.size_s
         keys = doc_scope_keys(doc, self.sectors)

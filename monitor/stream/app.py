@@ -1,4 +1,5 @@
-"""The Faust application factory: topics, the classify agent and the store sink.
+"""The Faust application factory: topics and the classify agent (storing, windows, detection
+and alerting are attached by ``monitor.stream.alerts.register``).
 
 ``create_app(settings)`` builds a fresh app (no module globals), so tests build their own.
 Values on every topic are raw bytes written by ``Record.to_bytes()``; agents decode with
@@ -26,10 +27,14 @@ from foundation.settings import Settings
 from foundation.store import Store
 from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
+from monitor.stream.batches import batch_value
 from monitor.stream.lag import register_lag
-from monitor.stream.offload import Offload
+from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
+
+PRODUCTION_BATCH_BYTES = 256 * 1024
+PRODUCTION_LINGER_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Topics:
     window_stats: Any
     alerts: Any
     alerts_dead: Any
+    # Internal: classify -> aggregate, one partition (monitor.stream.alerts).
+    aggregate: Any = None
 
 
 def build_topics(app: faust.App, settings: Settings) -> Topics:
@@ -52,12 +59,15 @@ def build_topics(app: faust.App, settings: Settings) -> Topics:
             partitions=settings.broker.partitions,
         )
 
+    from monitor.stream.alerts import aggregate_topic
+
     return Topics(
         documents=topic(topic_names.DOCUMENTS),
         scored=topic(topic_names.SCORED),
         window_stats=topic(topic_names.WINDOW_STATS),
         alerts=topic(topic_names.ALERTS),
         alerts_dead=topic(topic_names.ALERTS_DEAD),
+        aggregate=aggregate_topic(app, settings),
     )
 
 
@@ -155,15 +165,26 @@ def create_app(
     embedded = settings.broker.embedded
     extra: dict[str, Any] = {}
     if embedded:
-        # Tansu mis-reports end offsets of multi-record batches (docs/operations.md).
+        # Tansu mis-reports end offsets of multi-record batches (docs/operations.md). Only
+        # the changelogs go through this producer there (monitor/stream/sender.py).
         extra["producer_max_batch_size"] = 1
+    else:
+        # Real Kafka: every record goes through Faust's producer, in batches of up to
+        # 256 KiB that wait up to 5 ms to fill (the client default is 16 KiB, no wait).
+        extra["producer_max_batch_size"] = PRODUCTION_BATCH_BYTES
+        extra["producer_linger"] = PRODUCTION_LINGER_S
     try:
         url = broker_url(settings)
     except BrokerError:
         url = "kafka://127.0.0.1:9092"  # placeholder; `finpulse worker` checks before starting
     datadir = worker_dir(settings.data_dir)
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    app = faust.App(
+    app_class: Any = faust.App
+    if embedded:
+        from monitor.stream.embedded import EmbeddedApp
+
+        app_class = EmbeddedApp
+    app = app_class(
         f"{settings.broker.topic_prefix}-monitor",
         broker=url,
         store="memory://",
@@ -185,11 +206,18 @@ def create_app(
     topics = build_topics(app, settings)
     store = store if store is not None else Store.from_settings(settings.store)
     model = _Model(settings, classifier)
-    stats = {"classified": 0, "skipped": 0, "stored": 0, "bad": 0}
-    max_batch = settings.model.max_batch_size
+    stats = {"classified": 0, "skipped": 0, "bad": 0}
+    # Up to four model batches per take: the engine runs them back to back while the agent
+    # would otherwise leave the model idle during each batch's sends and acks.
+    max_batch = max(
+        settings.model.max_batch_size,
+        min(4 * settings.model.max_batch_size, settings.stream.batch_size),
+    )
     within = max(settings.model.max_wait_ms, 1.0) / 1000.0
     languages = list(settings.model.languages)
-    store_pool = Offload("finpulse-store")
+    # Embedded broker: data records through a batching producer of their own; Faust's
+    # one-record batches stay for the changelogs (monitor/stream/sender.py).
+    data_sender = Sender(url.removeprefix("kafka://") if embedded else None)
 
     @app.task
     async def load_model() -> None:
@@ -198,16 +226,19 @@ def create_app(
 
     @app.agent(topics.documents, name="classify")
     async def classify(stream: Any) -> None:
-        async for values in stream.take(max_batch, within=within):
+        async for events in stream.take_events(max_batch, within=within):
             docs: list[Document] = []
-            for raw in values:
+            where: list[tuple[int, int]] = []  # (partition, offset) of each document
+            for ev in events:
                 try:
-                    docs.append(Document.from_bytes(raw))
+                    docs.append(Document.from_bytes(ev.value))
                 except SchemaError as exc:
                     stats["bad"] += 1
                     metrics.DOCUMENTS_BAD.labels("classify").inc()
                     log.error("dropping undecodable document payload: %s", exc)
-            metrics.DOCUMENTS_IN.labels("classify").inc(len(values))
+                    continue
+                where.append((ev.message.partition, ev.message.offset))
+            metrics.DOCUMENTS_IN.labels("classify").inc(len(events))
             if not docs:
                 continue
             metrics.BATCH_SIZE.labels("classify").observe(len(docs))
@@ -216,10 +247,27 @@ def create_app(
                 engine = await model.engine()
                 name = getattr(model.classifier, "name", "unknown")
                 results = await classify_batch(docs, engine, name, languages)
-                # Send the batch concurrently: awaiting each send in turn costs a broker round
-                # trip per document when the producer sends one record per request (embedded).
-                await asyncio.gather(
-                    *(topics.scored.send(key=sd.id.encode(), value=sd.to_bytes()) for sd in results)
+                blobs = [sd.to_bytes() for sd in results]
+                # One record per document on the scored topic (the contract), and one per
+                # input partition of this batch to the aggregation, tagged with that
+                # partition for its per-partition watermarks (documents in partition order).
+                by_part: dict[int, tuple[list[int], list[bytes]]] = {}
+                for (part, offset), blob in zip(where, blobs, strict=True):
+                    offs, bl = by_part.setdefault(part, ([], []))
+                    offs.append(offset)
+                    bl.append(blob)
+                # All queued, then all acks awaited (monitor.stream.sender).
+                await data_sender.send_all(
+                    [
+                        *(
+                            (topics.scored, sd.id.encode(), blob)
+                            for sd, blob in zip(results, blobs, strict=True)
+                        ),
+                        *(
+                            (topics.aggregate, b"p%d" % part, batch_value(part, offs, bl))
+                            for part, (offs, bl) in by_part.items()
+                        ),
+                    ]
                 )
             finally:
                 model.in_flight -= 1
@@ -228,24 +276,10 @@ def create_app(
                 stats["classified" if sd.scored else "skipped"] += 1
                 metrics.count_skipped(sd)
 
-    @app.agent(topics.scored, name="store-sink")
-    async def store_sink(stream: Any) -> None:
-        async for values in stream.take(500, within=0.5):
-            batch = []
-            for raw in values:
-                try:
-                    batch.append(ScoredDocument.from_bytes(raw))
-                except SchemaError as exc:
-                    log.error("dropping undecodable scored payload: %s", exc)
-            metrics.DOCUMENTS_IN.labels("store").inc(len(values))
-            if batch:
-                stats["stored"] += await store_pool.run(store.upsert_scored, batch)
-                metrics.DOCUMENTS_OUT.labels("store").inc(len(batch))
-
     @app.timer(30.0)
     async def report() -> None:
         log.info(
-            "classified %(classified)d, skipped %(skipped)d, stored %(stored)d, bad %(bad)d",
+            "classified %(classified)d, skipped %(skipped)d, bad %(bad)d",
             stats,
         )
 
@@ -264,14 +298,15 @@ def create_app(
         # store its documents as model errors. Bounded below the worker's stop watchdog.
         await model.drain(timeout=5.0)
         await model.close()
-        store_pool.close()
+        await data_sender.stop()
 
     app.finpulse_topics = topics  # type: ignore[attr-defined]
     app.finpulse_store = store  # type: ignore[attr-defined]
     app.finpulse_stats = stats  # type: ignore[attr-defined]
+    app.finpulse_sender = data_sender  # type: ignore[attr-defined]
 
     from monitor.stream import alerts as stream_alerts
 
-    stream_alerts.register(app, settings, topics, store)
+    stream_alerts.register(app, settings, topics, store, sender=data_sender)
     register_lag(app)
     return app

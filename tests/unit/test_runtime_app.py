@@ -86,4 +86,43 @@ def test_create_app_topics_and_embedded_producer_setting(tmp_path) -> None:
         data_dir=str(tmp_path), broker={"url": "kafka://k:9092", "embedded": False}
     )
     app2 = create_app(prod, store=Store(f"sqlite:///{tmp_path / 's2.db'}"))
-    assert app2.conf.producer_max_batch_size != 1
+    assert app2.conf.producer_max_batch_size == 256 * 1024
+    assert app2.conf.producer_linger == 0.005
+    # Embedded only: a short consumer fetch wait (Tansu holds fetches for the whole wait).
+    from aiokafka import AIOKafkaConsumer
+
+    from monitor.stream.embedded import EMBEDDED_FETCH_WAIT_MS, EmbeddedTransport
+
+    assert isinstance(app.transport, EmbeddedTransport)
+    assert not isinstance(app2.transport, EmbeddedTransport)
+    thread = app.consumer._thread
+
+    async def make() -> AIOKafkaConsumer:
+        return thread._create_worker_consumer(app.transport)
+
+    consumer = asyncio.run(make())
+    assert consumer._fetch_max_wait_ms == EMBEDDED_FETCH_WAIT_MS
+    # The batching data producer is for the embedded broker only.
+    assert app.finpulse_sender.bootstrap == "127.0.0.1:9"
+    assert app2.finpulse_sender.bootstrap is None
+
+
+def test_dead_letters_are_versioned_records():
+    from datetime import UTC, datetime
+
+    from foundation.schemas import Alert, DeadLetterRecord
+    from monitor.stream.alerts import dead_letter_bytes
+
+    t = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    a = Alert(
+        fingerprint="fp",
+        rule="negative_surge",
+        scope_kind="ticker",
+        scope="SIVB",
+        status="firing",
+        starts_at=t,
+        updated_at=t,
+    )
+    rec = DeadLetterRecord.from_bytes(dead_letter_bytes(a, "pager", "HTTP 503", 9))
+    assert (rec.schema_version, rec.sink, rec.error, rec.attempts) == (1, "pager", "HTTP 503", 9)
+    assert rec.alert == a and rec.at.tzinfo is not None

@@ -1,0 +1,86 @@
+"""The aggregation topic's records: a batch of scored documents from one input partition.
+
+``{"p": <documents partition>, "o": [<documents offset>, ...], "docs": [<ScoredDocument JSON>,
+...]}``, built from the bytes
+already written for the scored topic (no second serialisation) and read back in one parse.
+One record per (classify batch, input partition) instead of one per document: the
+aggregation consumes a few dozen times fewer records, and the partition tag gives it the
+per-partition event time it needs (monitor.core.watermarks); the input offsets let it skip
+documents it applied before a restart (redelivered at-least-once, classified again). Records
+from before this format (one ScoredDocument each) still read, as partition ``-1`` without
+offsets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from foundation.schemas import SchemaError, ScoredDocument
+
+log = logging.getLogger(__name__)
+
+LEGACY_PARTITION = -1
+
+
+class _Batch(BaseModel):
+    p: int
+    o: list[int] | None = None
+    docs: list[ScoredDocument]
+
+
+def batch_value(partition: int, offsets: Sequence[int], docs: Sequence[bytes]) -> bytes:
+    """The record for ``docs`` (ScoredDocument JSON bytes) read from ``partition`` at
+    ``offsets``."""
+    return b'{"p":%d,"o":[%s],"docs":[%s]}' % (
+        partition,
+        b",".join(b"%d" % o for o in offsets),
+        b",".join(docs),
+    )
+
+
+Batch = tuple[int, list[int | None], list[ScoredDocument], int]
+
+
+def read_batch(value: bytes) -> Batch:
+    """(partition, input offset of each document or None, documents, how many were
+    unreadable) of one aggregation record.
+
+    A document that does not validate costs only itself: the others of its batch are kept.
+    Raises SchemaError when the record as a whole is unreadable."""
+    try:
+        b = _Batch.model_validate_json(value)
+        if b.o is not None and len(b.o) == len(b.docs):
+            return b.p, list(b.o), b.docs, 0
+        return b.p, [None] * len(b.docs), b.docs, 0
+    except ValidationError:
+        pass
+    try:
+        obj = json.loads(value)
+    except ValueError as exc:
+        raise SchemaError(f"aggregation record is not JSON: {exc}") from None
+    if isinstance(obj, dict) and "document" in obj:  # one ScoredDocument: the old format
+        try:
+            return LEGACY_PARTITION, [None], [ScoredDocument.model_validate(obj)], 0
+        except ValidationError as exc:
+            raise SchemaError(f"invalid ScoredDocument: {exc.errors()[0]}") from None
+    if not (isinstance(obj, dict) and isinstance(obj.get("p"), int)):
+        raise SchemaError("aggregation record has no partition")
+    raw = obj.get("docs") or []
+    offs = obj.get("o")
+    if not (isinstance(offs, list) and len(offs) == len(raw)):
+        offs = [None] * len(raw)
+    docs: list[ScoredDocument] = []
+    kept: list[int | None] = []
+    bad = 0
+    for d, o in zip(raw, offs, strict=True):
+        try:
+            docs.append(ScoredDocument.model_validate(d))
+            kept.append(o if isinstance(o, int) else None)
+        except ValidationError as exc:
+            bad += 1
+            log.error("dropping an unreadable scored document in a batch: %s", exc.errors()[0])
+    return int(obj["p"]), kept, docs, bad
