@@ -87,6 +87,14 @@ class Source(ABC):
     ) -> ParseResult:
         """Documents and problems from one response body; never raises on bad content."""
 
+    def _json_body(self, body: bytes, result: ParseResult) -> object | None:
+        """The decoded JSON body of a JSON API source, or None with the problem recorded."""
+        try:
+            return decode_json(body, self.inflate_limit)
+        except SourceError as exc:
+            result.problems.append(str(exc))
+            return None
+
     def _items_to_docs(
         self,
         items: list[RawItem],

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from foundation.errors import SourceError
 from ingest.normalize import RawItem
-from ingest.sources.base import ParseResult, Source, decode_json, text_or_none
+from ingest.sources.base import ParseResult, Source, text_or_none
 
 REDDIT = "https://www.reddit.com"
 
@@ -29,10 +28,8 @@ class RedditSource(Source):
         self, body: bytes, *, fetched_at: datetime, content_type: str | None = None
     ) -> ParseResult:
         result = ParseResult()
-        try:
-            obj = decode_json(body, self.inflate_limit)
-        except SourceError as exc:
-            result.problems.append(str(exc))
+        obj = self._json_body(body, result)
+        if obj is None:
             return result
         # /comments/ endpoints return [listing, listing]; the first holds the post.
         listings = obj if isinstance(obj, list) else [obj]
