@@ -97,6 +97,12 @@ STORE_WRITE_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
 )  # fmt: skip
 
+STORE_REJECTED_ROWS = Counter(
+    "finpulse_store_rejected_rows_total",
+    "Rows the database refused on their own (logged with their key); their batch was stored.",
+    ["table"],
+)
+
 Role = Literal["worker", "ingest"]
 
 

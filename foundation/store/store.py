@@ -376,12 +376,39 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retrie
     # the same order and cannot deadlock each other (PostgreSQL).
     ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
 
-    def write() -> None:
+    def write(batch: Sequence[dict[str, Any]]) -> None:
         with metrics.timed(metrics.STORE_WRITE_SECONDS, table.name), engine.begin() as conn:
-            conn.execute(stmt, ordered)
+            conn.execute(stmt, batch)
 
-    retrying(write, retries, f"writing {len(rows)} rows to {table.name}")
-    return len(rows)
+    try:
+        retrying(lambda: write(ordered), retries, f"writing {len(rows)} rows to {table.name}")
+        return len(rows)
+    except StoreError:
+        if len(ordered) == 1:
+            raise
+    # One bad row must not lose its neighbours: the batch was rolled back as a whole, so each
+    # row goes alone; a row the database refuses is logged with its key and counted, the
+    # rest are stored. (A store that is down fails every row: that is still raised.)
+    written, refused = 0, 0
+    for row in ordered:
+        key = ", ".join(f"{k}={str(row[k])[:80]!r}" for k in keys)
+        try:
+            write([row])
+            written += 1
+        except SQLAlchemyError as exc:
+            if _transient(exc):  # the store itself is failing, not this row
+                raise StoreError(f"writing to {table.name} failed: {redact(str(exc))}") from None
+            refused += 1
+            metrics.STORE_REJECTED_ROWS.labels(table.name).inc()
+            log.error(
+                "store: %s row %s refused, the rest of its batch kept: %s",
+                table.name,
+                key,
+                redact(str(exc).splitlines()[0]),
+            )
+    if not written:
+        raise StoreError(f"writing {len(rows)} rows to {table.name}: every row was refused")
+    return written
 
 
 def scored_row(s: ScoredDocument) -> dict[str, Any]:

@@ -201,3 +201,22 @@ def test_typed_reads_delivered_firing_health_and_corrections(store):
         ("d2", "neutral"),
     ]
     assert got[0][2] == "Bank 1 shares fall"
+
+
+def test_one_row_the_database_refuses_never_loses_its_batch(store, caplog):
+    # Rows that bypass the schema's limits (an old producer, a hand-written archive): the
+    # database refuses the bad one (PostgreSQL: an id over 64 characters; SQLite, which has no
+    # length limits: a NOT NULL title), the batch is written row by row, the others are kept.
+    from foundation.store.store import _upsert, scored_row
+
+    rows = [scored_row(doc(i)) for i in range(1, 21)]
+    bad = dict(rows[7])
+    if store.engine.dialect.name == "postgresql":
+        bad["id"] = "x" * 5000
+    else:
+        bad["title"] = None
+    rows[7] = bad
+    with caplog.at_level("ERROR"):
+        assert _upsert(store.engine, documents, rows) == 19
+    assert count_rows(store.engine) == 19
+    assert "refused, the rest of its batch kept" in caplog.text
