@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             env["FINPULSE_MODEL__PATH"] = args.model
         archive = write_archive(tmp / "docs.jsonl", docs)
         worker = Worker(env, tmp / "worker.log", None)
+        rep: subprocess.Popen[bytes] | None = None
         try:
             worker.wait_ready()
             cmd = [sys.executable, "-m", "cli.main", "replay", str(archive), "--no-progress"]
@@ -93,8 +94,15 @@ def main(argv: list[str] | None = None) -> None:
                     raise SystemExit("worker died:\n" + worker.log.read_text()[-3000:])
                 if minute >= args.minutes or (rep.poll() is not None and stored >= n):
                     break
-            rep.wait(60)
         finally:
+            # The replay may still be publishing (a soak stops on the clock): stop it, never wait.
+            if rep is not None and rep.poll() is None:
+                rep.terminate()
+                try:
+                    rep.wait(10)
+                except subprocess.TimeoutExpired:
+                    rep.kill()
+                    rep.wait()
             worker.stop()
     rss = [s["worker_rss_mib"] for s in samples]
     half = len(rss) // 2
@@ -109,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         "worker_rss_max_mib": max(rss) if rss else None,
         # Growth over the second half: what a leak shows once the caches have filled.
         "worker_rss_second_half_growth_mib": round(rss[-1] - rss[half], 1) if rss else None,
+        "broker_rss_first_mib": samples[0]["broker_rss_mib"] if samples else None,
+        "broker_rss_last_mib": samples[-1]["broker_rss_mib"] if samples else None,
         "lag_max_docs": max((s["lag_docs"] for s in samples), default=0),
         "lag_last_docs": samples[-1]["lag_docs"] if samples else 0,
         "device": machine(),
