@@ -117,7 +117,7 @@ class ScoredDocument(Record):
 
 # entity: a named company without a ticker (ingest/data/entities.csv, tickers.csv rows without
 # a ticker) or an emerging name (monitor/core/emerging.py); watchlist: an analyst's TOML list.
-ScopeKind = Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]
+ScopeKind = Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist", "story"]
 
 
 class WindowStat(Record):

@@ -32,6 +32,7 @@ from pydantic_settings import (
 from foundation import paths
 from foundation.errors import ConfigError
 from foundation.http import USER_AGENT
+from foundation.schemas import ScopeKind
 
 CONFIG_ENV = "FINPULSE_CONFIG"
 
@@ -93,7 +94,7 @@ class WindowSettings(Section):
 
 class RuleSettings(Section):
     name: str = "negative_surge"
-    scopes: list[Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]] = [
+    scopes: list[ScopeKind] = [
         "topic",
         "ticker",
         "sector",
@@ -112,7 +113,9 @@ class RuleSettings(Section):
     # negative_share: share test (+ negative-volume test when require_volume);
     # volume: window count against its baseline only (see monitor/core/detection.py).
     # negative_count / attention: count surges against the scope's rate (monitor/core/surges.py).
-    kind: Literal["negative_share", "volume", "negative_count", "attention"] = "negative_share"
+    kind: Literal["negative_share", "volume", "negative_count", "attention", "story"] = (
+        "negative_share"
+    )
     # The tests judge the sum of the last span_windows windows (a rolling span).
     span_windows: int = Field(12, ge=1)
     require_volume: bool = True
@@ -167,6 +170,25 @@ def default_rules() -> list[RuleSettings]:
             min_negative=1,
             surprise=4.0,
         ),
+        # Adverse events per name, counted per outlet (monitor/core/stories.py): six hours
+        # like attention; at least three outlets (independent confirmation). A story is
+        # rare by construction, so its prior is one story a few days (0.25 a day) with the
+        # weight of four days (a Gamma of shape 1, the widest predictive the count rules
+        # allow); the surprise bar is log10 of its tests a month (~30 active stories a day x
+        # 120 six-hour spans = 10^3.6; docs/alerts.md#stories).
+        RuleSettings(
+            name="story",
+            kind="story",
+            scopes=["story"],
+            span_windows=COUNT_SPAN_WINDOWS,
+            baseline_halflife_windows=COUNT_HALFLIFE_WINDOWS,
+            min_baseline_windows=0,
+            min_count=3,
+            min_negative=1,
+            surprise=3.6,
+            prior_rate_per_day=0.25,
+            prior_days=4.0,
+        ),
     ]
 
 
@@ -181,15 +203,25 @@ class EmergingSettings(Section):
     capacity: int = Field(5000, ge=10)
 
 
+class StorySettings(Section):
+    """Story scopes (monitor/core/stories.py): a name and an adverse event, per outlet."""
+
+    enabled: bool = True
+    # An outlet counts once per story within this many windows (6 h at 5 min).
+    source_gap_windows: int = Field(72, ge=1)
+    capacity: int = Field(20000, ge=10)
+
+
 class AlertSettings(Section):
     rules: list[RuleSettings] = Field(default_factory=default_rules)
     repeat_interval_s: int = Field(4 * 3600, ge=0)
     evidence_docs: int = Field(5, ge=0, le=50)
     dashboard_url: str = "http://127.0.0.1:8050"
     emerging: EmergingSettings = EmergingSettings()
+    stories: StorySettings = StorySettings()
     # Alerts of one story (shared evidence, overlapping time) form one incident
     # (monitor/core/incidents.py); an alert joins an incident that ended at most this long ago.
-    incident_gap_s: int = Field(6 * 3600, ge=0)
+    incident_gap_s: int = Field(24 * 3600, ge=0)
     # Delivery (outbox, monitor/stream/delivery.py): how often each sink's loop looks for
     # work it was not woken for (another process's rows, re-queued dead letters), and how long
     # a process holds a sink (only the holder sends to it; longer than any sink's timeout_s).
@@ -253,9 +285,7 @@ class SinkSettings(Section):
     resend_s: float = Field(60.0, gt=0)
     # Routing (like Alertmanager routes): empty = everything; otherwise only alerts whose scope
     # kind is listed, or (for watchlist scopes) whose watchlist is listed.
-    scope_kinds: list[
-        Literal["topic", "ticker", "sector", "source", "all", "entity", "watchlist"]
-    ] = []
+    scope_kinds: list[ScopeKind] = []
     watchlists: list[str] = []
 
 

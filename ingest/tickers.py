@@ -242,6 +242,16 @@ class TickerIndex:
 
     def _names_in(self, text: str) -> set[_Name]:
         tokens = _TOKEN_RE.findall(text)
+        out = self._match(tokens, text)
+        if any("-" in t for t in tokens):
+            # Names inside hyphenated compounds ("Twitter-Elon Musk timeline", "FTX-linked"):
+            # a second pass over the parts; the whole tokens matched first, so a hyphenated
+            # name ("Sam Bankman-Fried", "Rolls-Royce") is still found as itself.
+            parts = [p for t in tokens for p in (t.split("-") if "-" in t else (t,)) if p]
+            out |= self._match(parts, text)
+        return out
+
+    def _match(self, tokens: list[str], text: str) -> set[_Name]:
         out: set[_Name] = set()
         cues: dict[bool, bool] = {}
         i = 0

@@ -4,7 +4,9 @@ One story raises alerts on several scopes at once (``entity:FTX``, ``sector:cryp
 ``ticker:FTT.X``, a topic, ``all``). A risk team wants one card for it. An alert **joins** an
 open incident when it shares a document with one of the incident's alerts (one of the most
 negative documents of each window of its span: the same headline raised both), or is a new
-episode of a scope that is already a member; otherwise it **opens** a new incident. An
+episode of a scope that is already a member, or is about the same name as a member (its
+ticker, entity or one of its ``story:`` scopes) or about a name its span's headlines carry;
+otherwise it **opens** a new incident. An
 incident is open while any member is firing and for ``gap_s`` after its last member resolved
 (a story that flares up again within hours is the same incident). When an alert could join
 several open incidents it joins the one that started first (ties by id), so the grouping does
@@ -34,6 +36,15 @@ def incident_id(first: Alert) -> str:
 
 def _scope(a: Alert) -> str:
     return f"{a.scope_kind}:{a.scope}"
+
+
+def scope_name(key: str) -> str | None:
+    """The name a scope key is about (``ticker:TWTR``, ``entity:FTX``,
+    ``story:TWTR:layoffs`` -> ``TWTR``, ``FTX``, ``TWTR``); None for topics, sectors, ``all``."""
+    kind, _, scope = key.partition(":")
+    if kind == "story":
+        return scope.rpartition(":")[0] or None
+    return scope if kind in ("ticker", "entity") else None
 
 
 @dataclass(slots=True)
@@ -111,10 +122,13 @@ class IncidentTracker:
         self.by_fingerprint: dict[str, str] = {}
         self.history: dict[str, Incident] | None = {} if keep_history else None
 
-    def add(self, alert: Alert, link_ids: Iterable[str] = ()) -> tuple[Incident, bool]:
+    def add(
+        self, alert: Alert, link_ids: Iterable[str] = (), names: Iterable[str] = ()
+    ) -> tuple[Incident, bool]:
         """File ``alert`` (firing or resolved); returns its incident and whether the alert
         opened it. ``link_ids``: ids of more documents of the alert's span (beyond its
-        evidence) that link it to a story."""
+        evidence) that link it to a story; ``names``: the listed names those documents
+        carry (a sector alert whose headlines are about TWTR joins TWTR's incident)."""
         now = alert.updated_at
         self._expire(now)
         inc_id = self.by_fingerprint.get(alert.fingerprint)
@@ -122,7 +136,7 @@ class IncidentTracker:
         opened = False
         links = {e.id for e in alert.evidence} | set(link_ids)
         if inc is None:
-            inc = self._match(alert, links)
+            inc = self._match(alert, links, set(names))
         if inc is None:
             inc = Incident(id=incident_id(alert), starts_at=alert.starts_at)
             self.open[inc.id] = inc
@@ -168,13 +182,22 @@ class IncidentTracker:
             for fp in inc.members:
                 self.by_fingerprint[fp] = inc.id
 
-    def _match(self, alert: Alert, ids: set[str]) -> Incident | None:
+    def _match(self, alert: Alert, ids: set[str], names: set[str]) -> Incident | None:
         scope = _scope(alert)
+        name = scope_name(scope)
+        if name is not None:
+            names = names | {name}
         best: Incident | None = None
         for inc in self.open.values():
             if not inc.open_at(alert.starts_at, self.gap):
                 continue
-            linked = bool(ids & inc.evidence_ids) or scope in inc.members.values()
+            members = inc.members.values()
+            # Same headline, same scope, or the same name (its ticker, entity or stories).
+            linked = (
+                bool(ids & inc.evidence_ids)
+                or scope in members
+                or (bool(names) and any(scope_name(m) in names for m in members))
+            )
             if linked and (best is None or (inc.starts_at, inc.id) < (best.starts_at, best.id)):
                 best = inc
         return best

@@ -27,6 +27,7 @@ from monitor.core.lifecycle import (
     states_from_alerts,
     transition,
 )
+from monitor.core.stories import StoryTracker, default_cues
 from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.core.windowing import (
     ClosedWindow,
@@ -96,6 +97,15 @@ class AlertPipeline:
                 common=default_common_words(),
                 known=known_names,
             )
+        st = settings.alerts.stories
+        self.stories: StoryTracker | None = None
+        if st.enabled and any("story" in r.scopes for r in self.rules):
+            self.stories = StoryTracker(
+                size_s=self.size_s,
+                source_gap_windows=st.source_gap_windows,
+                capacity=st.capacity,
+                cues=default_cues(),
+            )
         # keep_incidents: remember every incident (a finite backtest lists them all).
         self.incidents = IncidentTracker(
             settings.alerts.incident_gap_s, keep_history=keep_incidents
@@ -109,7 +119,7 @@ class AlertPipeline:
             track=track_updates,
             sectors=sectors,
             extra_scopes=self._extra_scopes
-            if self.emerging is not None or self.watchlists.lists
+            if self.emerging is not None or self.watchlists.lists or self.stories is not None
             else None,
         )
         self.track_updates = track_updates
@@ -130,6 +140,14 @@ class AlertPipeline:
         keys = self.emerging.scopes(doc) if self.emerging is not None else []
         if self.watchlists.lists:
             keys.extend(self.watchlists.scopes(doc))
+        if self.stories is not None:
+            d = doc.document
+            names = [t.strip().upper() for t in d.tickers if t.strip()]
+            names.extend(d.entities)
+            # Listed names only: an emerging name may be a person, a place or a product, and
+            # an adverse event attached to a person ("protesters heckle Biden") is politics,
+            # not a firm's risk. Emerging names keep their entity: scopes and count rules.
+            keys.extend(self.stories.scopes(doc, list(dict.fromkeys(names))))
         return keys
 
     def _rules(self, kind: str, scope: str) -> list[RuleSettings]:
@@ -239,10 +257,10 @@ class AlertPipeline:
                     st.alerts[rule.name] = new_state
                 if alert is not None:
                     span_start = ws - (rule.span_windows - 1) * size
-                    links = [
-                        e["id"] for t, evs in st.evidence.items() if t >= span_start for e in evs
-                    ]
-                    inc, _ = self.incidents.add(alert, links)
+                    span_ev = [e for t, evs in st.evidence.items() if t >= span_start for e in evs]
+                    links = [e["id"] for e in span_ev]
+                    names = {n for e in span_ev for n in e.get("names", ())}
+                    inc, _ = self.incidents.add(alert, links, names)
                     out.alerts.append(alert.model_copy(update={"incident": inc.id}))
             self.changed.add(key)
             if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
@@ -270,6 +288,8 @@ class AlertPipeline:
         }
         if self.emerging is not None:
             out["emerging"] = self.emerging.to_dict()
+        if self.stories is not None:
+            out["stories"] = self.stories.to_dict()
         out["incidents"] = self.incidents.to_dict()
         return out
 
@@ -306,6 +326,8 @@ class AlertPipeline:
             self.incidents.load(meta.get("incidents"))
             if self.emerging is not None:
                 self.emerging.load(meta.get("emerging"))
+            if self.stories is not None:
+                self.stories.load(meta.get("stories"))
         for key, d in scopes.items():
             if key == META_KEY or not d:
                 continue

@@ -13,6 +13,9 @@ more documents (negative ones, or any) than this scope's rate explains?":
   (``evidence_surprise``, default 2: p <= 0.01), so a burst of good news (an earnings beat, a
   takeover offer the model reads as neutral) does not page a risk team, while a burst whose
   negatives rose with it does even when the model reads most of it as neutral.
+- ``story`` (for ``story:`` scopes, ``monitor.core.stories``): the number of distinct outlets
+  reporting one adverse event about one name, against that story's own rate, with at least
+  ``min_count`` outlets; no model evidence is asked (the event cue is the evidence).
 
 **The baseline is a Gamma-Poisson model.** The scope's rate per window has a Gamma posterior
 built from exponentially weighted sums of what it saw (half-life
@@ -64,7 +67,7 @@ from foundation.settings import RuleSettings
 MIN_SHAPE = 1.0
 # Surprise reported when the tail is below floating point (p < 1e-300).
 MAX_SURPRISE = 300.0
-COUNT_KINDS = ("negative_count", "attention")
+COUNT_KINDS = ("negative_count", "attention", "story")
 
 
 def tail_surprise(k: float, mean: float, var: float) -> float:
@@ -185,6 +188,17 @@ def assess_counts(
         "span_windows": float(span),
     }
     half = rule.surprise / 2
+    if rule.kind == "story":
+        # A story scope counts distinct outlets of an adverse event (monitor/core/stories.py):
+        # the cue is the negative evidence, so only the outlet count and its surprise matter.
+        mean_n, v_n = predictive(rate_n, var_n, state.span_var_n, span)
+        s = tail_surprise(n, mean_n, v_n)
+        figures["expected_count"] = round(mean_n, 6)
+        figures["attention_surprise"] = round(s, 6)
+        figures["negative_surprise"] = 0.0
+        hot = s >= rule.surprise and n >= rule.min_count and k >= rule.min_negative
+        warm = s >= half and n >= rule.min_count / 2 and k >= rule.min_negative / 2
+        return hot, warm or hot, figures
     if rule.kind == "attention":
         mean_n, v_n = predictive(rate_n, var_n, state.span_var_n, span)
         s = tail_surprise(n, mean_n, v_n)

@@ -37,6 +37,7 @@ SCOPE_KINDS: tuple[ScopeKind, ...] = (
     "all",
     "entity",
     "watchlist",
+    "story",
 )
 ALL = "all"
 ALL_KEY = "all:all"
@@ -98,6 +99,9 @@ def evidence_item(doc: ScoredDocument) -> dict[str, Any]:
         "link": d.link,
         "published": isoformat(d.published),
         "sentiment_probs": dict(doc.sentiment_probs),
+        # The listed names it carries: links a sector or topic alert to the incident of the
+        # name its headlines are about (monitor/core/incidents.py).
+        "names": [*d.tickers, *d.entities],
     }
 
 
@@ -122,7 +126,16 @@ class WindowAcc:
     # Ids counted (kept for the "all" scope only, which every document belongs to).
     ids: set[str] | None = None
 
-    def add(self, doc: ScoredDocument, p_neg: float, score: float, evidence_docs: int) -> None:
+    def add(
+        self,
+        doc: ScoredDocument,
+        p_neg: float,
+        score: float,
+        evidence_docs: int,
+        any_sentiment: bool = False,
+    ) -> None:
+        """Count ``doc``; keep it as evidence if negative (any sentiment with
+        ``any_sentiment``: a story's headlines are its evidence whatever the model says)."""
         self.count += 1
         s = doc.sentiment
         if s == "negative":
@@ -132,7 +145,7 @@ class WindowAcc:
         else:
             self.neutral += 1
         self.score_sum += score
-        if evidence_docs and s == "negative":
+        if evidence_docs and (s == "negative" or any_sentiment):
             ev = self.evidence
             if len(ev) < evidence_docs:
                 ev.append(evidence_item(doc))
@@ -287,7 +300,7 @@ class WindowAggregator:
         n_ev = self.evidence_docs
         all_acc.add(doc, p_neg, score, n_ev)
         for key in keys[1:]:  # keys[0] is ALL_KEY
-            self._acc(key, start).add(doc, p_neg, score, n_ev)
+            self._acc(key, start).add(doc, p_neg, score, n_ev, key.startswith("story:"))
         if self.track:
             self.touched.update((key, start) for key in keys)
         return "applied"

@@ -100,6 +100,9 @@ def test_shipped_list_is_well_formed():
         ("Genesis pauses withdrawals at its crypto lending unit", ["Genesis Global"], []),
         ("Celsius Network files for bankruptcy", ["Celsius Network"], []),
         ("OpenAI launches ChatGPT", ["OpenAI"], []),
+        # Names inside hyphenated compounds; hyphenated names still match whole.
+        ("FTX-linked hedge fund winds down", ["FTX"], []),
+        ("Sam Bankman-Fried resigns", ["FTX"], []),
     ],
 )
 def test_finds_entities_without_inventing_tickers(text, entities, tickers):
