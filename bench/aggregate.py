@@ -4,7 +4,7 @@ Synthetic scored documents (20 topics, 50 tickers on a third of them, 20 listed 
 tenth, 10 sources, headlines naming one of 400 invented names so emerging-entity extraction
 runs on every document, one every 50 ms of event time with a little disorder within the
 allowed lateness) are built first, and the default rules run (share test, negative_count,
-attention, emerging entities, incidents); the
+attention, story, emerging entities, story scopes, incidents); the
 timed loop is exactly what the stream agent and the backtest do per document: ``add`` then
 ``advance``. Prints a table and one JSON line.
 
@@ -47,17 +47,21 @@ def synthetic(n: int, seed: int = 7) -> list[ScoredDocument]:
     entities = [f"Entity{i:02d}" for i in range(20)]
     names = [f"Zq{chr(97 + i % 26)}{chr(97 + i // 26)}vex" for i in range(400)]
     sources = [f"source-{i}" for i in range(10)]
+    # A tenth of the headlines name an adverse event, so story scopes are counted too.
+    events = ["files for bankruptcy", "cuts 500 jobs", "is hacked", "faces probe"]
     docs = []
     for i in range(n):
         # 20 docs/s of event time; jitter of up to 60 s (within the 900 s lateness).
         at = t0 + timedelta(seconds=i * 0.05 + rnd.uniform(0, 60))
         s = rnd.choices(("negative", "neutral", "positive"), (0.2, 0.6, 0.2))[0]
         topic = TOPICS[rnd.randrange(len(TOPICS))]
+        source = sources[rnd.randrange(10)]
+        what = events[rnd.randrange(4)] if rnd.random() < 0.1 else "says markets moved"
         d = Document(
             id=f"doc{i}",
-            source=sources[rnd.randrange(10)],
-            title=f"{names[rnd.randrange(400)].capitalize()} says markets moved {i}",
-            link=f"https://x/{i}",
+            source=source,
+            title=f"{names[rnd.randrange(400)].capitalize()} {what} {i}",
+            link=f"https://{source}.example/{i}",
             published=at,
             tickers=(tickers[rnd.randrange(50)],) if rnd.random() < 0.33 else (),
             entities=(entities[rnd.randrange(20)],) if rnd.random() < 0.1 else (),
