@@ -3,9 +3,18 @@
 ``AlertPipeline.add(doc)`` applies a scored document to its windows; ``advance()`` closes the
 windows behind the watermark and evaluates every window boundary it passed, for every tracked
 scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
-resolve), and returns the window stats and alerts produced. ``finish()`` does the same for the
-end of a finite archive. The Faust shell (``monitor.stream.alerts``) and the backtest call
-exactly these methods; the state round-trips through plain dicts for Faust tables.
+resolve), and returns the window stats and alerts produced.
+
+A *dormant* scope (no document in any rule's span, no hot window in the persistence memory,
+no alert state) cannot change its verdict on an empty window: it is not evaluated at each
+boundary. When documents or a restored alert wake it, its detectors first catch up on the
+empty windows it skipped, through the very ``step`` the eager loop ran, so baselines and
+alerts are bit-identical; a scope that stays dormant until it expires is never caught up.
+Most tracked scopes (one-off tickers, entities, sources) are dormant most of the time.
+
+``finish()`` does the same for the end of a finite archive. The Faust shell
+(``monitor.stream.alerts``) and the backtest call exactly these methods; the state
+round-trips through plain dicts for Faust tables.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from monitor.core.lifecycle import (
     states_from_alerts,
     transition,
 )
+from monitor.core.surges import COUNT_KINDS
 from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.core.windowing import (
     ClosedWindow,
@@ -51,6 +61,9 @@ class ScopeState:
     # Evidence of the recent closed windows (start -> most negative documents), for alerts
     # judged on a span of windows.
     evidence: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # Start of the last window folded into the detectors; None: up to date (a new scope).
+    # Behind the pipeline's clock only while the scope is dormant (module docstring).
+    upto: int | None = None
 
     def firing(self) -> bool:
         return any(a.status == "firing" for a in self.alerts.values())
@@ -77,9 +90,12 @@ class AlertPipeline:
         sectors: SectorLookup | None = None,
         known_names: frozenset[str] = frozenset(),
         keep_incidents: bool = False,
+        skip_dormant: bool = True,
     ) -> None:
         """``known_names``: lower-cased tokens of the listed names
-        (``ingest.tickers.default_index().name_tokens()``), never emerging entities."""
+        (``ingest.tickers.default_index().name_tokens()``), never emerging entities.
+        ``skip_dormant`` False evaluates every scope at every boundary (the reference the
+        tests hold the default to)."""
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
@@ -121,6 +137,12 @@ class AlertPipeline:
         self._span = max((r.span_windows for r in self.rules), default=1)
         self.changed: set[str] = set()  # scope keys whose state changed since last dump
         self.dropped: set[str] = set()
+        # Scopes evaluated at every boundary; the others in self.scopes are dormant, listed
+        # in _expiry under the boundary at which they expire unless woken before.
+        self._live: set[str] = set()
+        self._expiry: dict[int, set[str]] = {}
+        self._rules_of: dict[str, list[RuleSettings]] = {}  # scope kind -> its rules
+        self._skip_dormant = skip_dormant
 
     # -- input ---------------------------------------------------------------------------
     def add(self, doc: ScoredDocument) -> str:
@@ -135,7 +157,10 @@ class AlertPipeline:
     def _rules(self, kind: str, scope: str) -> list[RuleSettings]:
         if kind == "watchlist":
             return self._watch_rules.get(scope, [])
-        return [r for r in self.rules if kind in r.scopes]
+        rules = self._rules_of.get(kind)
+        if rules is None:
+            rules = self._rules_of[kind] = [r for r in self.rules if kind in r.scopes]
+        return rules
 
     # -- evaluation ----------------------------------------------------------------------
     def advance(self) -> PipelineOutput:
@@ -200,22 +225,35 @@ class AlertPipeline:
                 if st is None:
                     st = self.scopes[c.key] = ScopeState()
                 st.last_active = ws
+                self._live.add(c.key)
+        idle = IDLE_EXPIRY_WINDOWS * size
+        for key in self._expiry.pop(ws, ()):
+            # A dormant scope idle for the expiry time: dropped as the eager loop dropped it
+            # (a woken one has a later last_active, and an entry of its own if dormant again).
+            st = self.scopes.get(key)
+            if st is not None and key not in self._live and st.last_active + idle == ws:
+                del self.scopes[key]
+                self.dropped.add(key)
         start, end = from_epoch(ws), from_epoch(ws + size)
         per_day = 86400 / size
         if self.first_eval is None:
             self.first_eval = ws
         judged = (ws - self.first_eval) // size  # windows judged so far in this run
-        for key in sorted(self.scopes):
+        for key in sorted(self._live):
             st = self.scopes[key]
             acc = accs.get(key)
             kind, scope = split_scope_key(key)
+            rules = self._rules(kind, scope)
+            if st.upto is not None and st.upto < ws - size:
+                self._catch_up(st, rules, ws)
+            st.upto = ws
             count = acc.count if acc else 0
             negative = acc.negative if acc else 0
             if acc is not None and acc.evidence:
                 st.evidence[ws] = acc.evidence
             for old in [s for s in st.evidence if s <= ws - self._span * size]:
                 del st.evidence[old]
-            for rule in self._rules(kind, scope):
+            for rule in rules:
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
@@ -245,9 +283,43 @@ class AlertPipeline:
                     inc, _ = self.incidents.add(alert, links)
                     out.alerts.append(alert.model_copy(update={"incident": inc.id}))
             self.changed.add(key)
-            if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
+            if ws - st.last_active >= idle and not st.firing():
                 del self.scopes[key]
+                self._live.discard(key)
                 self.dropped.add(key)
+            elif self._skip_dormant and _dormant(st, rules):
+                self._live.discard(key)
+                self._expiry.setdefault(st.last_active + idle, set()).add(key)
+
+    def _catch_up(self, st: ScopeState, rules: list[RuleSettings], ws: int) -> None:
+        """Fold the empty windows a dormant scope skipped (after ``st.upto``, before ``ws``)
+        into its detectors, exactly as evaluating them at their boundaries did. Nothing else
+        happened in them: a dormant scope's verdict on an empty window is quiet and its alert
+        state stays inactive (see ``_dormant``)."""
+        assert st.upto is not None and self.first_eval is not None
+        size = self.size_s
+        per_day = 86400 / size
+        w = st.upto + size
+        while w < ws:
+            judged = (w - self.first_eval) // size
+            for rule in rules:
+                det = st.detectors.get(rule.name)
+                if det is None:
+                    det = st.detectors[rule.name] = DetectorState()
+                decision = step(rule, det, 0, 0, per_day, warming=judged < _warmup(rule))
+                assert not decision.persistent, "a dormant scope cannot fire"
+            w += size
+        st.upto = ws - size
+
+    def scope_state(self, key: str) -> ScopeState | None:
+        """The state of a tracked scope, its detectors brought up to the last boundary
+        evaluated (a dormant scope's lag behind on the empty windows it skipped)."""
+        st = self.scopes.get(key)
+        if st is None or st.upto is None or self.next_eval is None:
+            return st
+        if st.upto < self.next_eval - self.size_s:
+            self._catch_up(st, self._rules(*split_scope_key(key)), self.next_eval)
+        return st
 
     def _evidence(self, st: ScopeState, since: int) -> tuple[Evidence, ...]:
         items = [e for start, evs in st.evidence.items() if start >= since for e in evs]
@@ -286,6 +358,8 @@ class AlertPipeline:
             out["a"] = {r: a.to_dict() for r, a in st.alerts.items()}
             out["last"] = st.last_active
             out["e"] = [[start, evs] for start, evs in sorted(st.evidence.items())]
+            if st.upto is not None:
+                out["u"] = st.upto
         return out
 
     def take_changes(self) -> dict[str, dict[str, Any] | None]:
@@ -306,18 +380,27 @@ class AlertPipeline:
             self.incidents.load(meta.get("incidents"))
             if self.emerging is not None:
                 self.emerging.load(meta.get("emerging"))
+        # Dumps without "u" (older versions) were evaluated up to the last boundary.
+        caught_up = None if self.next_eval is None else int(self.next_eval) - self.size_s
+        idle = IDLE_EXPIRY_WINDOWS * self.size_s
         for key, d in scopes.items():
             if key == META_KEY or not d:
                 continue
             if d.get("w"):
                 self.agg.windows[key] = {int(w["start"]): WindowAcc.from_dict(w) for w in d["w"]}
             if "d" in d:
-                self.scopes[key] = ScopeState(
+                upto = d.get("u", caught_up)
+                st = self.scopes[key] = ScopeState(
                     detectors={r: DetectorState.from_dict(v) for r, v in d["d"].items()},
                     alerts={r: AlertState.from_dict(v) for r, v in d.get("a", {}).items()},
                     last_active=int(d.get("last", 0)),
                     evidence={int(start): evs for start, evs in d.get("e", [])},
+                    upto=None if upto is None else int(upto),
                 )
+                if self._skip_dormant and _dormant(st, self._rules(*split_scope_key(key))):
+                    self._expiry.setdefault(st.last_active + idle, set()).add(key)
+                else:
+                    self._live.add(key)
 
     def rebuild(self, stats: Iterable[WindowStat], alerts: Iterable[Alert]) -> int:
         """Rebuild detector state from stored closed windows and re-arm stored firing alerts,
@@ -360,9 +443,42 @@ class AlertPipeline:
                 st = self.scopes[key] = ScopeState(last_active=self.next_eval or 0)
             if a.rule not in st.alerts:
                 st.alerts[a.rule] = states[a.fingerprint]
+                self._live.add(key)  # a dormant scope catches up at its next boundary
                 self.changed.add(key)
                 n += 1
         return n
+
+
+def _quiet_when_empty(rule: RuleSettings) -> bool:
+    """Whether the rule's verdict on a span with no document can only be "not hot" (so a
+    scope without documents in the span cannot start an alert). True for the shipped kinds
+    within their settings' bounds: the share test needs ``min_count`` documents (and a
+    Wilson bound above a non-negative baseline), the volume z of no document is at most 0,
+    the count rules' surprise of 0 documents is 0. A kind this does not know is evaluated
+    at every boundary (never dormant)."""
+    if rule.persistence_k < 1:
+        return False
+    if rule.kind == "negative_share":
+        return True
+    if rule.kind == "volume":
+        return rule.min_count >= 1 or rule.volume_z > 0
+    if rule.kind in COUNT_KINDS:
+        return rule.surprise > 0 or rule.min_negative > 0
+    return False
+
+
+def _dormant(st: ScopeState, rules: list[RuleSettings]) -> bool:
+    """A scope whose verdict cannot change on empty windows: no alert state, and for every
+    rule no hot window in its persistence memory and no document in its span."""
+    if st.alerts:
+        return False
+    for rule in rules:
+        det = st.detectors.get(rule.name)
+        if det is None or not _quiet_when_empty(rule) or any(det.recent):
+            return False
+        if any(c or k for c, k in det.span[-rule.span_windows :]):
+            return False
+    return True
 
 
 def _warmup(rule: RuleSettings) -> float:
