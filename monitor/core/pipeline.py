@@ -5,12 +5,13 @@ windows behind the watermark and evaluates every window boundary it passed, for 
 scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
 resolve), and returns the window stats and alerts produced.
 
-A *dormant* scope (no document in any rule's span, no hot window in the persistence memory,
-no alert state) cannot change its verdict on an empty window: it is not evaluated at each
-boundary. When documents or a restored alert wake it, its detectors first catch up on the
-empty windows it skipped, through the very ``step`` the eager loop ran, so baselines and
-alerts are bit-identical; a scope that stays dormant until it expires is never caught up.
-Most tracked scopes (one-off tickers, entities, sources) are dormant most of the time.
+A *dormant* scope (too few documents in every rule's span to be hot, no hot window in the
+persistence memory, no alert state) cannot raise an alert on empty windows: it is not
+evaluated at each boundary. When documents or a restored alert wake it, its detectors first
+catch up on the empty windows it skipped, through the very ``step`` the eager loop ran, so
+baselines and alerts are bit-identical; a scope that stays dormant until it expires is never
+caught up. Most tracked scopes (one-off tickers, entities, sources) are dormant most of the
+time.
 
 ``finish()`` does the same for the end of a finite archive. The Faust shell
 (``monitor.stream.alerts``) and the backtest call exactly these methods; the state
@@ -258,7 +259,11 @@ class AlertPipeline:
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
                 decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
-                astate = st.alerts.get(rule.name, AlertState())
+                astate = st.alerts.get(rule.name)
+                if astate is None:
+                    if not decision.persistent:
+                        continue  # inactive, nothing starts: transition would change nothing
+                    astate = AlertState()
                 evidence = (
                     self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
                 )
@@ -307,7 +312,7 @@ class AlertPipeline:
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
                 decision = step(rule, det, 0, 0, per_day, warming=judged < _warmup(rule))
-                assert not decision.persistent, "a dormant scope cannot fire"
+                assert not decision.hot, "a dormant scope cannot turn hot"
             w += size
         st.upto = ws - size
 
@@ -449,34 +454,36 @@ class AlertPipeline:
         return n
 
 
-def _quiet_when_empty(rule: RuleSettings) -> bool:
-    """Whether the rule's verdict on a span with no document can only be "not hot" (so a
-    scope without documents in the span cannot start an alert). True for the shipped kinds
-    within their settings' bounds: the share test needs ``min_count`` documents (and a
-    Wilson bound above a non-negative baseline), the volume z of no document is at most 0,
-    the count rules' surprise of 0 documents is 0. A kind this does not know is evaluated
-    at every boundary (never dormant)."""
-    if rule.persistence_k < 1:
+def _cannot_heat(rule: RuleSettings, det: DetectorState) -> bool:
+    """Whether no run of empty windows from this state can make the rule hot. Empty windows
+    only take documents out of the span, so it holds when the span already lacks what a hot
+    verdict needs: ``min_count`` documents for the share and volume tests, ``min_negative``
+    negatives for the count rules (or no document at all: the share test's Wilson bound of
+    nothing is 0, the volume z of nothing at most 0, a count rule's surprise at 0 documents
+    0). And with no hot window in the persistence memory, nothing can become persistent. A
+    kind this does not know is never dormant."""
+    if rule.persistence_k < 1 or any(det.recent):
         return False
-    if rule.kind == "negative_share":
-        return True
-    if rule.kind == "volume":
-        return rule.min_count >= 1 or rule.volume_z > 0
+    span = det.span[-rule.span_windows :]
+    n = sum(c for c, _ in span)
+    k = sum(x for _, x in span)
+    if rule.kind in ("negative_share", "volume"):
+        if n < rule.min_count:
+            return True
+        return n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)
     if rule.kind in COUNT_KINDS:
-        return rule.surprise > 0 or rule.min_negative > 0
+        return k < rule.min_negative or (n == 0 and rule.surprise > 0)
     return False
 
 
 def _dormant(st: ScopeState, rules: list[RuleSettings]) -> bool:
-    """A scope whose verdict cannot change on empty windows: no alert state, and for every
-    rule no hot window in its persistence memory and no document in its span."""
+    """A scope whose verdict cannot change on empty windows: no alert state and no rule that
+    could turn hot (``_cannot_heat``)."""
     if st.alerts:
         return False
     for rule in rules:
         det = st.detectors.get(rule.name)
-        if det is None or not _quiet_when_empty(rule) or any(det.recent):
-            return False
-        if any(c or k for c, k in det.span[-rule.span_windows :]):
+        if det is None or not _cannot_heat(rule, det):
             return False
     return True
 
