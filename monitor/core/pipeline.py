@@ -92,11 +92,13 @@ class AlertPipeline:
         known_names: frozenset[str] = frozenset(),
         keep_incidents: bool = False,
         skip_dormant: bool = True,
+        closed_stats: bool = True,
     ) -> None:
         """``known_names``: lower-cased tokens of the listed names
         (``ingest.tickers.default_index().name_tokens()``), never emerging entities.
         ``skip_dormant`` False evaluates every scope at every boundary (the reference the
-        tests hold the default to)."""
+        tests hold the default to). ``closed_stats`` False leaves ``PipelineOutput.closed``
+        empty, for a caller that already sent every window from ``updated``."""
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
@@ -144,6 +146,7 @@ class AlertPipeline:
         self._expiry: dict[int, set[str]] = {}
         self._rules_of: dict[str, list[RuleSettings]] = {}  # scope kind -> its rules
         self._skip_dormant = skip_dormant
+        self._closed_stats = closed_stats
 
     # -- input ---------------------------------------------------------------------------
     def add(self, doc: ScoredDocument) -> str:
@@ -193,7 +196,8 @@ class AlertPipeline:
         by_start: dict[int, list[ClosedWindow]] = {}
         for c in closed:
             by_start.setdefault(c.acc.start, []).append(c)
-            out.closed.append(c.acc.to_stat(c.key, size))
+            if self._closed_stats:
+                out.closed.append(c.acc.to_stat(c.key, size))
         if self.next_eval is None:
             if not closed:
                 return
