@@ -7,11 +7,12 @@ resolve), and returns the window stats and alerts produced.
 
 A *dormant* scope (too few documents in every rule's span to be hot, no hot window in the
 persistence memory, no alert state) cannot raise an alert on empty windows: it is not
-evaluated at each boundary. When documents or a restored alert wake it, its detectors first
-catch up on the empty windows it skipped, through the very ``step`` the eager loop ran, so
-baselines and alerts are bit-identical; a scope that stays dormant until it expires is never
-caught up. Most tracked scopes (one-off tickers, entities, sources) are dormant most of the
-time.
+evaluated at each boundary. A window with documents that leaves its spans below what a hot
+verdict needs is only noted (``ScopeState.pending``). When its spans could turn hot, or a
+restored alert wakes it, its detectors first catch up on the windows it skipped, empty and
+pending ones, through the very ``step`` the eager loop ran, so baselines and alerts are
+bit-identical; a scope that stays dormant until it expires is never caught up. Most tracked
+scopes (one-off tickers, entities, sectors of quiet hours) are dormant most of the time.
 
 ``finish()`` does the same for the end of a finite archive. The Faust shell
 (``monitor.stream.alerts``) and the backtest call exactly these methods; the state
@@ -65,6 +66,9 @@ class ScopeState:
     # Start of the last window folded into the detectors; None: up to date (a new scope).
     # Behind the pipeline's clock only while the scope is dormant (module docstring).
     upto: int | None = None
+    # Windows with documents after ``upto`` not folded into the detectors yet (start ->
+    # (count, negative)): a dormant scope whose spans with them still cannot turn hot.
+    pending: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def firing(self) -> bool:
         return any(a.status == "firing" for a in self.alerts.values())
@@ -228,9 +232,10 @@ class AlertPipeline:
                 accs[c.key] = c.acc
                 st = self.scopes.get(c.key)
                 if st is None:
-                    st = self.scopes[c.key] = ScopeState()
+                    st = self.scopes[c.key] = ScopeState(upto=ws - size)
                 st.last_active = ws
-                self._live.add(c.key)
+                if c.key in self._live or not self._stays_dormant(c.key, st, c.acc, ws):
+                    self._live.add(c.key)
         idle = IDLE_EXPIRY_WINDOWS * size
         for key in self._expiry.pop(ws, ()):
             # A dormant scope idle for the expiry time: dropped as the eager loop dropped it
@@ -296,26 +301,47 @@ class AlertPipeline:
                 del self.scopes[key]
                 self._live.discard(key)
                 self.dropped.add(key)
-            elif self._skip_dormant and _dormant(st, rules):
+            elif self._skip_dormant and not st.alerts and _cannot_heat(st, rules, ws, size):
                 self._live.discard(key)
                 self._expiry.setdefault(st.last_active + idle, set()).add(key)
 
+    def _stays_dormant(self, key: str, st: ScopeState, acc: WindowAcc, ws: int) -> bool:
+        """For a dormant (or new) scope with documents in the window closing at ``ws``:
+        when its spans with them still cannot turn hot, the window joins ``st.pending``
+        and the scope stays dormant (True); else it is evaluated from here on (False)."""
+        if not self._skip_dormant or st.alerts:
+            return False
+        size = self.size_s
+        rules = self._rules(*split_scope_key(key))
+        st.pending[ws] = (acc.count, acc.negative)
+        if not _cannot_heat(st, rules, ws, size):
+            del st.pending[ws]
+            return False
+        if acc.evidence:
+            st.evidence[ws] = acc.evidence
+        for old in [s for s in st.evidence if s <= ws - self._span * size]:
+            del st.evidence[old]
+        self._expiry.setdefault(ws + IDLE_EXPIRY_WINDOWS * size, set()).add(key)
+        self.changed.add(key)
+        return True
+
     def _catch_up(self, st: ScopeState, rules: list[RuleSettings], ws: int) -> None:
-        """Fold the empty windows a dormant scope skipped (after ``st.upto``, before ``ws``)
-        into its detectors, exactly as evaluating them at their boundaries did. Nothing else
-        happened in them: a dormant scope's verdict on an empty window is quiet and its alert
-        state stays inactive (see ``_dormant``)."""
+        """Fold the windows a dormant scope skipped (after ``st.upto``, before ``ws``: empty
+        ones and its pending ones) into its detectors, exactly as evaluating them at their
+        boundaries did. Nothing else happened in them: a dormant scope's verdict was never
+        hot and its alert state stayed inactive (see ``_cannot_heat``)."""
         assert st.upto is not None and self.first_eval is not None
         size = self.size_s
         per_day = 86400 / size
         w = st.upto + size
         while w < ws:
             judged = (w - self.first_eval) // size
+            count, negative = st.pending.pop(w, (0, 0))
             for rule in rules:
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
-                decision = step(rule, det, 0, 0, per_day, warming=judged < _warmup(rule))
+                decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
                 assert not decision.hot, "a dormant scope cannot turn hot"
             w += size
         st.upto = ws - size
@@ -369,6 +395,8 @@ class AlertPipeline:
             out["e"] = [[start, evs] for start, evs in sorted(st.evidence.items())]
             if st.upto is not None:
                 out["u"] = st.upto
+            if st.pending:
+                out["p"] = [[w, c, k] for w, (c, k) in sorted(st.pending.items())]
         return out
 
     def take_changes(self) -> dict[str, dict[str, Any] | None]:
@@ -405,8 +433,16 @@ class AlertPipeline:
                     last_active=int(d.get("last", 0)),
                     evidence={int(start): evs for start, evs in d.get("e", [])},
                     upto=None if upto is None else int(upto),
+                    pending={int(w): (int(c), int(k)) for w, c, k in d.get("p", [])},
                 )
-                if self._skip_dormant and _dormant(st, self._rules(*split_scope_key(key))):
+                if st.alerts or not self._skip_dormant:
+                    self._live.add(key)
+                elif st.pending or (caught_up is not None and (st.upto or 0) < caught_up):
+                    # Dormant when dumped: only dormant scopes lag or hold pending windows.
+                    self._expiry.setdefault(st.last_active + idle, set()).add(key)
+                elif caught_up is not None and _cannot_heat(
+                    st, self._rules(*split_scope_key(key)), caught_up, self.size_s
+                ):
                     self._expiry.setdefault(st.last_active + idle, set()).add(key)
                 else:
                     self._live.add(key)
@@ -458,36 +494,39 @@ class AlertPipeline:
         return n
 
 
-def _cannot_heat(rule: RuleSettings, det: DetectorState) -> bool:
-    """Whether no run of empty windows from this state can make the rule hot. Empty windows
-    only take documents out of the span, so it holds when the span already lacks what a hot
-    verdict needs: ``min_count`` documents for the share and volume tests, ``min_negative``
-    negatives for the count rules (or no document at all: the share test's Wilson bound of
-    nothing is 0, the volume z of nothing at most 0, a count rule's surprise at 0 documents
-    0). And with no hot window in the persistence memory, nothing can become persistent. A
-    kind this does not know is never dormant."""
-    if rule.persistence_k < 1 or any(det.recent):
-        return False
-    span = det.span[-rule.span_windows :]
-    n = sum(c for c, _ in span)
-    k = sum(x for _, x in span)
-    if rule.kind in ("negative_share", "volume"):
-        if n < rule.min_count:
-            return True
-        return n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)
-    if rule.kind in COUNT_KINDS:
-        return k < rule.min_negative or (n == 0 and rule.surprise > 0)
-    return False
-
-
-def _dormant(st: ScopeState, rules: list[RuleSettings]) -> bool:
-    """A scope whose verdict cannot change on empty windows: no alert state and no rule that
-    could turn hot (``_cannot_heat``)."""
-    if st.alerts:
-        return False
+def _cannot_heat(st: ScopeState, rules: list[RuleSettings], ws: int, size: int) -> bool:
+    """Whether no run of empty windows after ``ws`` can make any rule of the scope hot,
+    from its detectors (folded up to ``st.upto``) and pending windows. Empty windows only
+    take documents out of a span, so it holds when each span ending at ``ws`` already lacks
+    what a hot verdict needs: ``min_count`` documents for the share and volume tests,
+    ``min_negative`` negatives for the count rules (or no document at all: the share
+    test's Wilson bound of nothing is 0, the volume z of nothing at most 0, a count rule's
+    surprise at 0 documents 0). With no hot window in the persistence memory, nothing can
+    become persistent either. A rule kind this does not know keeps the scope evaluated."""
     for rule in rules:
         det = st.detectors.get(rule.name)
-        if det is None or not _cannot_heat(rule, det):
+        if rule.persistence_k < 1 or (det is not None and any(det.recent)):
+            return False
+        first = ws - (rule.span_windows - 1) * size  # the oldest window of the span
+        n = k = 0
+        if det is not None and st.upto is not None and st.upto >= first:
+            # det.span[-1] is the window at st.upto, det.span[-2] the one before, ...
+            for c, x in det.span[-((st.upto - first) // size + 1) :]:
+                n += c
+                k += x
+        for w, (c, x) in st.pending.items():
+            if w >= first:
+                n += c
+                k += x
+        if rule.kind in ("negative_share", "volume"):
+            if n >= rule.min_count and not (
+                n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)
+            ):
+                return False
+        elif rule.kind in COUNT_KINDS:
+            if k >= rule.min_negative and not (n == 0 and rule.surprise > 0):
+                return False
+        else:
             return False
     return True
 
