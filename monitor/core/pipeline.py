@@ -505,7 +505,7 @@ def _cannot_heat(st: ScopeState, rules: list[RuleSettings], ws: int, size: int) 
     become persistent either. A rule kind this does not know keeps the scope evaluated."""
     for rule in rules:
         det = st.detectors.get(rule.name)
-        if rule.persistence_k < 1 or (det is not None and any(det.recent)):
+        if rule.persistence_k < 1 or (det is not None and (st.upto is None or any(det.recent))):
             return False
         first = ws - (rule.span_windows - 1) * size  # the oldest window of the span
         n = k = 0
