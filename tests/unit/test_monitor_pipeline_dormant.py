@@ -49,15 +49,28 @@ def stream(seed: int) -> list[ScoredDocument]:
     ]
 
 
-def run(docs: list[ScoredDocument], *, skip: bool, restart_at: int | None = None):
+def run(
+    docs: list[ScoredDocument],
+    *,
+    skip: bool,
+    restart_at: int | None = None,
+    resume_skipping: bool | None = None,
+    as_older_version: bool = False,
+):
     settings = Settings(windows=WindowSettings(size_s=SIZE, allowed_lateness_s=0))
     p = AlertPipeline(settings, skip_dormant=skip)
     alerts = []
     for i, d in enumerate(docs):
         if i == restart_at:  # the worker's way: every change dumped, loaded into a new one
             dumps = {k: v for k, v in p.take_changes().items() if v is not None}
+            if as_older_version:  # dumps of before dormant scopes: no position, no pending
+                dumps = {
+                    k: {f: x for f, x in v.items() if f not in ("u", "p")} for k, v in dumps.items()
+                }
             meta = p.dump_meta()
-            p = AlertPipeline(settings, skip_dormant=skip)
+            p = AlertPipeline(
+                settings, skip_dormant=skip if resume_skipping is None else resume_skipping
+            )
             p.load(meta, dumps)
         p.add(d)
         if i % 7 == 0:
@@ -101,3 +114,15 @@ def test_a_restart_keeps_the_dormant_scopes_lag():
     restarted, alerts = run(docs, skip=True, restart_at=len(docs) // 2)
     assert alerts == straight == eager_alerts
     assert states(restarted) == states(eager)
+
+
+def test_dumps_of_an_older_version_resume_as_caught_up():
+    """A worker upgraded mid-stream loads state dumped by the eager loop (every scope up to
+    date, no position recorded) and goes on exactly as the eager loop would have."""
+    docs = stream(5)
+    eager, eager_alerts = run(docs, skip=False)
+    upgraded, alerts = run(
+        docs, skip=False, restart_at=len(docs) // 2, resume_skipping=True, as_older_version=True
+    )
+    assert alerts == eager_alerts
+    assert states(upgraded) == states(eager)
