@@ -10,6 +10,7 @@ import itertools
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -367,6 +368,45 @@ def _upsert_stmt(dialect: str, table: Table, keys: Sequence[str] | None = None) 
     return ins.on_conflict_do_update(index_elements=keys, set_=update)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """An upsert compiled once for SQLite: the SQL text and, per parameter, the column
+    type's own bind processor (None: passed as is)."""
+
+    sql: str
+    names: tuple[str, ...]
+    procs: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            v if p is None or v is None else p(v)
+            for v, p in zip((row[n] for n in self.names), self.procs, strict=True)
+        )
+
+
+_plans: weakref.WeakKeyDictionary[Any, dict[str, _Plan]] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_plan(engine: Engine, table: Table, stmt: Any, row: dict[str, Any]) -> _Plan | None:
+    """The compiled upsert for rows carrying every column of ``table`` on SQLite, else None.
+    Same statement, same type processing as ``conn.execute(stmt, rows)``, without
+    SQLAlchemy's per-row parameter building (most of a batch's write time in the worker's
+    profile, docs/performance.md)."""
+    dialect = engine.dialect
+    if dialect.name != "sqlite" or set(row) != {c.name for c in table.columns}:
+        return None
+    per = _plans.setdefault(dialect, {})
+    plan = per.get(table.name)
+    if plan is None:
+        compiled = stmt.compile(dialect=dialect, column_keys=[c.name for c in table.columns])
+        names = tuple(compiled.positiontup or ())
+        if set(names) != set(row):
+            return None
+        procs = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+        plan = per[table.name] = _Plan(str(compiled), names, procs)
+    return plan
+
+
 def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retries: int = 5) -> int:
     if not rows:
         return 0
@@ -375,10 +415,14 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[dict[str, Any]], retrie
     # Rows in key order: concurrent workers upserting overlapping batches then lock rows in
     # the same order and cannot deadlock each other (PostgreSQL).
     ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
+    plan = _sqlite_plan(engine, table, stmt, ordered[0])
 
     def write(batch: Sequence[dict[str, Any]]) -> None:
         with metrics.timed(metrics.STORE_WRITE_SECONDS, table.name), engine.begin() as conn:
-            conn.execute(stmt, batch)
+            if plan is None:
+                conn.execute(stmt, batch)
+            else:
+                conn.exec_driver_sql(plan.sql, [plan.params(r) for r in batch])
 
     try:
         retrying(lambda: write(ordered), retries, f"writing {len(rows)} rows to {table.name}")

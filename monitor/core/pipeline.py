@@ -3,9 +3,20 @@
 ``AlertPipeline.add(doc)`` applies a scored document to its windows; ``advance()`` closes the
 windows behind the watermark and evaluates every window boundary it passed, for every tracked
 scope (empty windows included, so a quiet scope's baseline decays and a firing alert can
-resolve), and returns the window stats and alerts produced. ``finish()`` does the same for the
-end of a finite archive. The Faust shell (``monitor.stream.alerts``) and the backtest call
-exactly these methods; the state round-trips through plain dicts for Faust tables.
+resolve), and returns the window stats and alerts produced.
+
+A *dormant* scope (too few documents in every rule's span to be hot, no hot window in the
+persistence memory, no alert state) cannot raise an alert on empty windows: it is not
+evaluated at each boundary. A window with documents that leaves its spans below what a hot
+verdict needs is only noted (``ScopeState.pending``). When its spans could turn hot, or a
+restored alert wakes it, its detectors first catch up on the windows it skipped, empty and
+pending ones, through the very ``step`` the eager loop ran, so baselines and alerts are
+bit-identical; a scope that stays dormant until it expires is never caught up. Most tracked
+scopes (one-off tickers, entities, sectors of quiet hours) are dormant most of the time.
+
+``finish()`` does the same for the end of a finite archive. The Faust shell
+(``monitor.stream.alerts``) and the backtest call exactly these methods; the state
+round-trips through plain dicts for Faust tables.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from monitor.core.lifecycle import (
     transition,
 )
 from monitor.core.stories import StoryTracker, default_cues
+from monitor.core.surges import COUNT_KINDS
 from monitor.core.watchlists import WatchlistScopes, rules_for
 from monitor.core.windowing import (
     ClosedWindow,
@@ -52,6 +64,12 @@ class ScopeState:
     # Evidence of the recent closed windows (start -> most negative documents), for alerts
     # judged on a span of windows.
     evidence: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # Start of the last window folded into the detectors; None: up to date (a new scope).
+    # Behind the pipeline's clock only while the scope is dormant (module docstring).
+    upto: int | None = None
+    # Windows with documents after ``upto`` not folded into the detectors yet (start ->
+    # (count, negative)): a dormant scope whose spans with them still cannot turn hot.
+    pending: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def firing(self) -> bool:
         return any(a.status == "firing" for a in self.alerts.values())
@@ -78,9 +96,14 @@ class AlertPipeline:
         sectors: SectorLookup | None = None,
         known_names: frozenset[str] = frozenset(),
         keep_incidents: bool = False,
+        skip_dormant: bool = True,
+        closed_stats: bool = True,
     ) -> None:
         """``known_names``: lower-cased tokens of the listed names
-        (``ingest.tickers.default_index().name_tokens()``), never emerging entities."""
+        (``ingest.tickers.default_index().name_tokens()``), never emerging entities.
+        ``skip_dormant`` False evaluates every scope at every boundary (the reference the
+        tests hold the default to). ``closed_stats`` False leaves ``PipelineOutput.closed``
+        empty, for a caller that already sent every window from ``updated``."""
         self.settings = settings
         self.size_s = settings.windows.size_s
         self.rules: list[RuleSettings] = list(settings.alerts.rules)
@@ -131,6 +154,13 @@ class AlertPipeline:
         self._span = max((r.span_windows for r in self.rules), default=1)
         self.changed: set[str] = set()  # scope keys whose state changed since last dump
         self.dropped: set[str] = set()
+        # Scopes evaluated at every boundary; the others in self.scopes are dormant, listed
+        # in _expiry under the boundary at which they expire unless woken before.
+        self._live: set[str] = set()
+        self._expiry: dict[int, set[str]] = {}
+        self._rules_of: dict[str, list[RuleSettings]] = {}  # scope kind -> its rules
+        self._skip_dormant = skip_dormant
+        self._closed_stats = closed_stats
 
     # -- input ---------------------------------------------------------------------------
     def add(self, doc: ScoredDocument) -> str:
@@ -153,7 +183,10 @@ class AlertPipeline:
     def _rules(self, kind: str, scope: str) -> list[RuleSettings]:
         if kind == "watchlist":
             return self._watch_rules.get(scope, [])
-        return [r for r in self.rules if kind in r.scopes]
+        rules = self._rules_of.get(kind)
+        if rules is None:
+            rules = self._rules_of[kind] = [r for r in self.rules if kind in r.scopes]
+        return rules
 
     # -- evaluation ----------------------------------------------------------------------
     def advance(self) -> PipelineOutput:
@@ -185,7 +218,8 @@ class AlertPipeline:
         by_start: dict[int, list[ClosedWindow]] = {}
         for c in closed:
             by_start.setdefault(c.acc.start, []).append(c)
-            out.closed.append(c.acc.to_stat(c.key, size))
+            if self._closed_stats:
+                out.closed.append(c.acc.to_stat(c.key, size))
         if self.next_eval is None:
             if not closed:
                 return
@@ -216,29 +250,47 @@ class AlertPipeline:
                 accs[c.key] = c.acc
                 st = self.scopes.get(c.key)
                 if st is None:
-                    st = self.scopes[c.key] = ScopeState()
+                    st = self.scopes[c.key] = ScopeState(upto=ws - size)
                 st.last_active = ws
+                if c.key in self._live or not self._stays_dormant(c.key, st, c.acc, ws):
+                    self._live.add(c.key)
+        idle = IDLE_EXPIRY_WINDOWS * size
+        for key in self._expiry.pop(ws, ()):
+            # A dormant scope idle for the expiry time: dropped as the eager loop dropped it
+            # (a woken one has a later last_active, and an entry of its own if dormant again).
+            st = self.scopes.get(key)
+            if st is not None and key not in self._live and st.last_active + idle == ws:
+                del self.scopes[key]
+                self.dropped.add(key)
         start, end = from_epoch(ws), from_epoch(ws + size)
         per_day = 86400 / size
         if self.first_eval is None:
             self.first_eval = ws
         judged = (ws - self.first_eval) // size  # windows judged so far in this run
-        for key in sorted(self.scopes):
+        for key in sorted(self._live):
             st = self.scopes[key]
             acc = accs.get(key)
             kind, scope = split_scope_key(key)
+            rules = self._rules(kind, scope)
+            if st.upto is not None and st.upto < ws - size:
+                self._catch_up(st, rules, ws)
+            st.upto = ws
             count = acc.count if acc else 0
             negative = acc.negative if acc else 0
             if acc is not None and acc.evidence:
                 st.evidence[ws] = acc.evidence
             for old in [s for s in st.evidence if s <= ws - self._span * size]:
                 del st.evidence[old]
-            for rule in self._rules(kind, scope):
+            for rule in rules:
                 det = st.detectors.get(rule.name)
                 if det is None:
                     det = st.detectors[rule.name] = DetectorState()
                 decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
-                astate = st.alerts.get(rule.name, AlertState())
+                astate = st.alerts.get(rule.name)
+                if astate is None:
+                    if not decision.persistent:
+                        continue  # inactive, nothing starts: transition would change nothing
+                    astate = AlertState()
                 evidence = (
                     self._evidence(st, ws - (rule.span_windows - 1) * size) if decision.hot else ()
                 )
@@ -263,9 +315,64 @@ class AlertPipeline:
                     inc, _ = self.incidents.add(alert, links, names)
                     out.alerts.append(alert.model_copy(update={"incident": inc.id}))
             self.changed.add(key)
-            if ws - st.last_active >= IDLE_EXPIRY_WINDOWS * size and not st.firing():
+            if ws - st.last_active >= idle and not st.firing():
                 del self.scopes[key]
+                self._live.discard(key)
                 self.dropped.add(key)
+            elif self._skip_dormant and not st.alerts and _cannot_heat(st, rules, ws, size):
+                self._live.discard(key)
+                self._expiry.setdefault(st.last_active + idle, set()).add(key)
+
+    def _stays_dormant(self, key: str, st: ScopeState, acc: WindowAcc, ws: int) -> bool:
+        """For a dormant (or new) scope with documents in the window closing at ``ws``:
+        when its spans with them still cannot turn hot, the window joins ``st.pending``
+        and the scope stays dormant (True); else it is evaluated from here on (False)."""
+        if not self._skip_dormant or st.alerts:
+            return False
+        size = self.size_s
+        rules = self._rules(*split_scope_key(key))
+        st.pending[ws] = (acc.count, acc.negative)
+        if not _cannot_heat(st, rules, ws, size):
+            del st.pending[ws]
+            return False
+        if acc.evidence:
+            st.evidence[ws] = acc.evidence
+        for old in [s for s in st.evidence if s <= ws - self._span * size]:
+            del st.evidence[old]
+        self._expiry.setdefault(ws + IDLE_EXPIRY_WINDOWS * size, set()).add(key)
+        self.changed.add(key)
+        return True
+
+    def _catch_up(self, st: ScopeState, rules: list[RuleSettings], ws: int) -> None:
+        """Fold the windows a dormant scope skipped (after ``st.upto``, before ``ws``: empty
+        ones and its pending ones) into its detectors, exactly as evaluating them at their
+        boundaries did. Nothing else happened in them: a dormant scope's verdict was never
+        hot and its alert state stayed inactive (see ``_cannot_heat``)."""
+        assert st.upto is not None and self.first_eval is not None
+        size = self.size_s
+        per_day = 86400 / size
+        w = st.upto + size
+        while w < ws:
+            judged = (w - self.first_eval) // size
+            count, negative = st.pending.pop(w, (0, 0))
+            for rule in rules:
+                det = st.detectors.get(rule.name)
+                if det is None:
+                    det = st.detectors[rule.name] = DetectorState()
+                decision = step(rule, det, count, negative, per_day, warming=judged < _warmup(rule))
+                assert not decision.hot, "a dormant scope cannot turn hot"
+            w += size
+        st.upto = ws - size
+
+    def scope_state(self, key: str) -> ScopeState | None:
+        """The state of a tracked scope, its detectors brought up to the last boundary
+        evaluated (a dormant scope's lag behind on the empty windows it skipped)."""
+        st = self.scopes.get(key)
+        if st is None or st.upto is None or self.next_eval is None:
+            return st
+        if st.upto < self.next_eval - self.size_s:
+            self._catch_up(st, self._rules(*split_scope_key(key)), self.next_eval)
+        return st
 
     def _evidence(self, st: ScopeState, since: int) -> tuple[Evidence, ...]:
         items = [e for start, evs in st.evidence.items() if start >= since for e in evs]
@@ -306,6 +413,10 @@ class AlertPipeline:
             out["a"] = {r: a.to_dict() for r, a in st.alerts.items()}
             out["last"] = st.last_active
             out["e"] = [[start, evs] for start, evs in sorted(st.evidence.items())]
+            if st.upto is not None:
+                out["u"] = st.upto
+            if st.pending:
+                out["p"] = [[w, c, k] for w, (c, k) in sorted(st.pending.items())]
         return out
 
     def take_changes(self) -> dict[str, dict[str, Any] | None]:
@@ -328,18 +439,35 @@ class AlertPipeline:
                 self.emerging.load(meta.get("emerging"))
             if self.stories is not None:
                 self.stories.load(meta.get("stories"))
+        # Dumps without "u" (older versions) were evaluated up to the last boundary.
+        caught_up = None if self.next_eval is None else int(self.next_eval) - self.size_s
+        idle = IDLE_EXPIRY_WINDOWS * self.size_s
         for key, d in scopes.items():
             if key == META_KEY or not d:
                 continue
             if d.get("w"):
                 self.agg.windows[key] = {int(w["start"]): WindowAcc.from_dict(w) for w in d["w"]}
             if "d" in d:
-                self.scopes[key] = ScopeState(
+                upto = d.get("u", caught_up)
+                st = self.scopes[key] = ScopeState(
                     detectors={r: DetectorState.from_dict(v) for r, v in d["d"].items()},
                     alerts={r: AlertState.from_dict(v) for r, v in d.get("a", {}).items()},
                     last_active=int(d.get("last", 0)),
                     evidence={int(start): evs for start, evs in d.get("e", [])},
+                    upto=None if upto is None else int(upto),
+                    pending={int(w): (int(c), int(k)) for w, c, k in d.get("p", [])},
                 )
+                if st.alerts or not self._skip_dormant:
+                    self._live.add(key)
+                elif st.pending or (caught_up is not None and (st.upto or 0) < caught_up):
+                    # Dormant when dumped: only dormant scopes lag or hold pending windows.
+                    self._expiry.setdefault(st.last_active + idle, set()).add(key)
+                elif caught_up is not None and _cannot_heat(
+                    st, self._rules(*split_scope_key(key)), caught_up, self.size_s
+                ):
+                    self._expiry.setdefault(st.last_active + idle, set()).add(key)
+                else:
+                    self._live.add(key)
 
     def rebuild(self, stats: Iterable[WindowStat], alerts: Iterable[Alert]) -> int:
         """Rebuild detector state from stored closed windows and re-arm stored firing alerts,
@@ -382,9 +510,52 @@ class AlertPipeline:
                 st = self.scopes[key] = ScopeState(last_active=self.next_eval or 0)
             if a.rule not in st.alerts:
                 st.alerts[a.rule] = states[a.fingerprint]
+                self._live.add(key)  # a dormant scope catches up at its next boundary
                 self.changed.add(key)
                 n += 1
         return n
+
+
+def _cannot_heat(st: ScopeState, rules: list[RuleSettings], ws: int, size: int) -> bool:
+    """Whether no run of empty windows after ``ws`` can make any rule of the scope hot,
+    from its detectors (folded up to ``st.upto``) and pending windows. Empty windows only
+    take documents out of a span, so it holds when each span ending at ``ws`` already lacks
+    what a hot verdict needs: ``min_count`` documents for the share and volume tests,
+    ``min_negative`` negatives for the count rules (and ``min_count`` outlets for a story;
+    or no document at all: the share
+    test's Wilson bound of nothing is 0, the volume z of nothing at most 0, a count rule's
+    surprise at 0 documents 0). With no hot window in the persistence memory, nothing can
+    become persistent either. A rule kind this does not know keeps the scope evaluated."""
+    for rule in rules:
+        det = st.detectors.get(rule.name)
+        if rule.persistence_k < 1 or (det is not None and (st.upto is None or any(det.recent))):
+            return False
+        first = ws - (rule.span_windows - 1) * size  # the oldest window of the span
+        n = k = 0
+        if det is not None and st.upto is not None and st.upto >= first:
+            # det.span[-1] is the window at st.upto, det.span[-2] the one before, ...
+            for c, x in det.span[-((st.upto - first) // size + 1) :]:
+                n += c
+                k += x
+        for w, (c, x) in st.pending.items():
+            if w >= first:
+                n += c
+                k += x
+        if rule.kind in ("negative_share", "volume"):
+            if n >= rule.min_count and not (
+                n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)
+            ):
+                return False
+        elif rule.kind == "story":
+            # Hot needs min_count outlets and min_negative negative readings.
+            if n >= rule.min_count and k >= rule.min_negative and n > 0:
+                return False
+        elif rule.kind in COUNT_KINDS:
+            if k >= rule.min_negative and not (n == 0 and rule.surprise > 0):
+                return False
+        else:
+            return False
+    return True
 
 
 def _warmup(rule: RuleSettings) -> float:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from foundation.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
@@ -64,7 +65,10 @@ def epoch(dt: datetime) -> float:
     return dt.timestamp() if dt.tzinfo else dt.replace(tzinfo=UTC).timestamp()
 
 
+@lru_cache(maxsize=8192)
 def from_epoch(ts: float) -> datetime:
+    # Cached: every window stat of a batch shares a few window starts and ends (datetimes
+    # are immutable, so sharing them is safe).
     return datetime.fromtimestamp(ts, UTC)
 
 

@@ -118,7 +118,9 @@ def test_empty_windows_are_evaluated_and_a_silent_scope_resolves():
     for w in range(27, 31):
         alerts += topic_alerts(quiet_tick(p, w))
     assert [a.status for a in alerts] == ["resolved"]
-    det = p.scopes["topic:banking"].detectors["negative_surge"]
+    st = p.scope_state("topic:banking")
+    assert st is not None
+    det = st.detectors["negative_surge"]
     assert det.baseline.windows == 24 + 2 + 4  # empty windows folded into the baseline
 
 
