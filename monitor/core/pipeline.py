@@ -215,6 +215,15 @@ class AlertPipeline:
 
     def _evaluate(self, closed: list[ClosedWindow], until: float, out: PipelineOutput) -> None:
         size = self.size_s
+        stories = self.stories
+        if stories is not None:
+            # Story windows become new-outlet counts here, in close order (start, key).
+            closed = [
+                ClosedWindow(c.key, stories.close(c.key, c.acc))
+                if c.key.startswith("story:")
+                else c
+                for c in closed
+            ]
         by_start: dict[int, list[ClosedWindow]] = {}
         for c in closed:
             by_start.setdefault(c.acc.start, []).append(c)
@@ -251,7 +260,10 @@ class AlertPipeline:
                 st = self.scopes.get(c.key)
                 if st is None:
                     st = self.scopes[c.key] = ScopeState(upto=ws - size)
-                st.last_active = ws
+                # A story window with no new outlet is not activity (the story's outlets
+                # were counted already), as if the window had never opened.
+                if c.acc.count or kind != "story":
+                    st.last_active = ws
                 if c.key in self._live or not self._stays_dormant(c.key, st, c.acc, ws):
                     self._live.add(c.key)
         idle = IDLE_EXPIRY_WINDOWS * size

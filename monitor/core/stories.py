@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from foundation.schemas import ScoredDocument
+from monitor.core.windowing import WindowAcc, _outlet
 
 STORY_PREFIX = "story:"
 
@@ -93,16 +93,7 @@ def events_of(title: str, cues: tuple[EventCue, ...]) -> list[str]:
 
 def outlet(doc: ScoredDocument) -> str:
     """Who published it: the link's host without ``www.``, else the source name."""
-    d = doc.document
-    host = ""
-    if d.link:
-        try:
-            host = (urlsplit(d.link).hostname or "").lower()
-        except ValueError:
-            host = ""
-    if host.startswith("www."):
-        host = host[4:]
-    return host or d.source
+    return _outlet(doc)
 
 
 def story_key(name: str, event: str) -> str:
@@ -115,40 +106,38 @@ class StoryTracker:
     source_gap_windows: int = 72
     capacity: int = 20000
     cues: tuple[EventCue, ...] = ()
-    # story key -> {outlet: window start of its last counted document}
+    # story key -> {outlet: window start of its last closed window}
     stories: dict[str, dict[str, int]] = field(default_factory=dict)
     last_seen: dict[str, int] = field(default_factory=dict)
 
     def scopes(self, doc: ScoredDocument, names: list[str]) -> list[str]:
         """The ``story:`` keys ``doc`` counts in: each of ``names`` x each adverse event of
-        its headline whose outlet has not been counted for that story within the gap."""
+        its headline (none when the model reads it as positive). Stateless: outlets are
+        counted when a window closes (:meth:`close`)."""
         if doc.sentiment == "positive" or not names:
             return []
         events = events_of(doc.document.title, self.cues)
-        if not events:
-            return []
-        start = int(doc.document.published.timestamp() // self.size_s) * self.size_s
-        horizon = start - self.source_gap_windows * self.size_s
-        who = outlet(doc)
-        out: list[str] = []
-        for name in names:
-            for event in events:
-                key = story_key(name, event)
-                seen = self.stories.get(key)
-                if seen is None:
-                    seen = self.stories[key] = {}
-                last = seen.get(who)
-                self.last_seen[key] = max(self.last_seen.get(key, start), start)
-                if last is not None and last > horizon:
-                    continue
-                seen[who] = start
-                out.append(key)
-                # Forget outlets outside the gap: each story holds only recent ones.
-                for o in [o for o, t in seen.items() if t <= horizon]:
-                    del seen[o]
+        return [story_key(name, event) for name in names for event in events]
+
+    def close(self, key: str, acc: WindowAcc) -> WindowAcc:
+        """The closed window of story ``key`` as the rule sees it: ``count`` = outlets not
+        seen in the story's previous ``source_gap_windows`` windows, ``negative`` = those
+        with a negative reading. Windows must be closed in event-time order (they are)."""
+        if acc.outlets is None:
+            return acc  # rebuilt from stored stats: already outlet counts
+        ws = acc.start
+        horizon = ws - self.source_gap_windows * self.size_s
+        seen = self.stories.setdefault(key, {})
+        new = [o for o in acc.outlets if seen.get(o, horizon) <= horizon]
+        neg = sum(1 for o in new if acc.outlets[o])
+        for o in acc.outlets:
+            seen[o] = ws
+        for o in [o for o, t in seen.items() if t <= horizon]:
+            del seen[o]
+        self.last_seen[key] = ws
         if len(self.stories) > self.capacity:
             self._evict()
-        return out
+        return replace(acc, count=len(new), negative=neg, neutral=len(new) - neg, positive=0)
 
     def _evict(self) -> None:
         # Down to three quarters, least recently seen first (ties by key): deterministic.

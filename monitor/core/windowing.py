@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from foundation.schemas import ScopeKind, ScoredDocument, WindowStat, isoformat
 from foundation.sectors import SectorLookup
@@ -109,6 +110,18 @@ def evidence_item(doc: ScoredDocument) -> dict[str, Any]:
     }
 
 
+def _outlet(doc: ScoredDocument) -> str:
+    """Who published it: the link's host without ``www.``, else the source name."""
+    d = doc.document
+    host = ""
+    if d.link:
+        try:
+            host = (urlsplit(d.link).hostname or "").lower()
+        except ValueError:
+            host = ""
+    return host[4:] if host.startswith("www.") else host or d.source
+
+
 def _ev_key(ev: dict[str, Any]) -> tuple[float, str]:
     return (float(ev["sentiment_probs"].get("negative", 0.0)), str(ev["id"]))
 
@@ -129,6 +142,10 @@ class WindowAcc:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     # Ids counted (kept for the "all" scope only, which every document belongs to).
     ids: set[str] | None = None
+    # Story scopes only: outlet -> whether one of its documents here read negative. The
+    # pipeline turns these into counts of new outlets when the window closes (in event-time
+    # order, so the result does not depend on arrival order: monitor/core/stories.py).
+    outlets: dict[str, bool] | None = None
 
     def add(
         self,
@@ -149,6 +166,11 @@ class WindowAcc:
         else:
             self.neutral += 1
         self.score_sum += score
+        if any_sentiment:
+            who = _outlet(doc)
+            if self.outlets is None:
+                self.outlets = {}
+            self.outlets[who] = self.outlets.get(who, False) or s == "negative"
         if evidence_docs and (s == "negative" or any_sentiment):
             ev = self.evidence
             if len(ev) < evidence_docs:
@@ -189,6 +211,8 @@ class WindowAcc:
         }
         if self.ids is not None:
             out["ids"] = sorted(self.ids)
+        if self.outlets is not None:
+            out["o"] = dict(sorted(self.outlets.items()))
         return out
 
     @classmethod
@@ -204,6 +228,7 @@ class WindowAcc:
             late=int(d.get("late", 0)),
             evidence=list(d.get("evidence", [])),
             ids=set(ids) if ids is not None else None,
+            outlets={str(k): bool(v) for k, v in d["o"].items()} if "o" in d else None,
         )
 
 
