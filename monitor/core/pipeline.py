@@ -216,19 +216,17 @@ class AlertPipeline:
     def _evaluate(self, closed: list[ClosedWindow], until: float, out: PipelineOutput) -> None:
         size = self.size_s
         stories = self.stories
-        if stories is not None:
-            # Story windows become new-outlet counts here, in close order (start, key).
-            closed = [
-                ClosedWindow(c.key, stories.close(c.key, c.acc))
-                if c.key.startswith("story:")
-                else c
-                for c in closed
-            ]
         by_start: dict[int, list[ClosedWindow]] = {}
         for c in closed:
-            by_start.setdefault(c.acc.start, []).append(c)
             if self._closed_stats:
+                # Story windows are stored with their documents, as the stream publishes them.
                 out.closed.append(c.acc.to_stat(c.key, size))
+            if stories is not None and c.key.startswith("story:"):
+                # What the story rule judges: new outlets, counted here in close order (start,
+                # key), so arrival order does not matter. A window rebuilt from stored stats
+                # has no outlets and is judged on its documents.
+                c = ClosedWindow(c.key, stories.close(c.key, c.acc))
+            by_start.setdefault(c.acc.start, []).append(c)
         if self.next_eval is None:
             if not closed:
                 return
