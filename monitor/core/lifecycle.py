@@ -38,9 +38,16 @@ def fingerprint(rule: str, scope_kind: str, scope: str) -> str:
 def dashboard_link(
     base_url: str, scope_kind: str, scope: str, start: datetime, end: datetime
 ) -> str:
-    """``{base}/{kind}/{scope}?from=...&to=...`` (``/`` for the overall scope)."""
+    """``{base}/{kind}/{scope}?from=...&to=...`` for the kinds the dashboard has a page for
+    (topic, ticker, sector), ``/`` for the overall scope, and the alerts page for the rest
+    (entity, story, watchlist, source), which lists the alert with its evidence."""
     base = base_url.rstrip("/")
-    path = "/" if scope_kind == "all" else f"/{scope_kind}/{quote(scope, safe='')}"
+    if scope_kind == "all":
+        path = "/"
+    elif scope_kind in ("topic", "ticker", "sector"):
+        path = f"/{scope_kind}/{quote(scope, safe='')}"
+    else:
+        path = "/alerts"
     return f"{base}{path}?{urlencode({'from': isoformat(start), 'to': isoformat(end)})}"
 
 

@@ -276,3 +276,13 @@ def test_tracker_state_round_trips():
     u.load(t.to_dict())
     assert u.to_dict() == t.to_dict()
     assert u.close("story:ACME:cyber", _window(1, ("a.example", True))).count == 0
+
+
+def test_a_story_alert_links_to_the_alerts_page():
+    from monitor.core.lifecycle import dashboard_link
+
+    assert dashboard_link("http://d", "story", "FTX:bankruptcy", T0, T0).startswith(
+        "http://d/alerts?"
+    )
+    assert dashboard_link("http://d", "entity", "FTX", T0, T0).startswith("http://d/alerts?")
+    assert dashboard_link("http://d", "ticker", "TWTR", T0, T0).startswith("http://d/ticker/TWTR?")
