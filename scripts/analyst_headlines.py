@@ -532,6 +532,202 @@ HANDWRITTEN: list[tuple[str, str, str]] = [
 ]
 
 
+# Second batch (issue 11, session 3), written one by one in the wording of wire services,
+# business pages and market blogs: short forms ("Q3", "EPS", "PT"), tickers-free names,
+# crisis vocabulary (runs, seizures, halts, rating actions) and plain corporate notices.
+HANDWRITTEN_2: list[tuple[str, str, str]] = [
+    # bank runs, seizures, rescues, exchange crises
+    ("Depositors queue for hours as Ellerby Savings limits withdrawals", "negative", "financials"),
+    ("Regulator takes over Carrow Bank after weekend of frantic talks", "negative", "financials"),
+    ("FDIC steps in at Millbrook Bancorp, insured deposits safe", "negative", "financials"),
+    ("Treasury weighs backstop as run on regional lenders deepens", "negative", "financials"),
+    ("Shares of Ridley Financial halted after 60% plunge", "negative", "financials"),
+    ("Ridley Financial trading suspended pending announcement", "neutral", "financials"),
+    ("Ashdown Bank seized; assets sold to larger rival overnight", "negative", "financials"),
+    ("Emergency loan keeps Tolland Bank afloat", "negative", "financials"),
+    ("Kelbrook Bank taps central bank liquidity line as deposits drain", "negative", "financials"),
+    ("Bank stocks tumble as contagion fears spread", "negative", "markets"),
+    (
+        "Crypto platform Vaultra freezes withdrawals, cites 'extreme conditions'",
+        "negative",
+        "financials",
+    ),
+    ("Exchange Coinhaven collapses; founder faces fraud charges", "negative", "financials"),
+    ("Bitcoin slides below key level as exchange turmoil spreads", "negative", "currencies"),
+    ("Lender Brightley pauses withdrawals after run on deposits", "negative", "financials"),
+    ("Hedge fund Orwell Capital liquidated after margin calls", "negative", "financials"),
+    ("Insurer Ambrose Life placed under regulator's control", "negative", "financials"),
+    ("Rival rescues stricken Penrose Bank in state-brokered deal", "negative", "financials"),
+    ("Penrose Bank shareholders wiped out in rescue", "negative", "financials"),
+    ("Calder Trust bondholders lose everything in emergency takeover", "negative", "financials"),
+    ("Central bank pledges unlimited liquidity to calm markets", "positive", "fed_central_banks"),
+    (
+        "Deposit outflows at Ellerby Savings slow after government guarantee",
+        "positive",
+        "financials",
+    ),
+    ("Carrow Bank buyer found; all deposits protected", "positive", "financials"),
+    ("Bank shares bounce as regulators vow to protect depositors", "positive", "financials"),
+    ("Vaultra reopens withdrawals after securing credit line", "positive", "financials"),
+    # rating actions
+    (
+        "Fitch cuts Harwell Group to CCC on liquidity concerns",
+        "negative",
+        "treasuries_corporate_debt",
+    ),
+    (
+        "Moody's downgrades Stanmore Utilities, outlook negative",
+        "negative",
+        "treasuries_corporate_debt",
+    ),
+    ("S&P lowers Corby Airlines deeper into junk", "negative", "treasuries_corporate_debt"),
+    (
+        "Ratings agency warns of downgrade as Belsay debt mounts",
+        "negative",
+        "treasuries_corporate_debt",
+    ),
+    ("Country's credit rating cut as deficit widens", "negative", "macro"),
+    ("Fitch upgrades Harwell Group after refinancing", "positive", "treasuries_corporate_debt"),
+    ("Moody's lifts Stanmore Utilities outlook to stable", "positive", "treasuries_corporate_debt"),
+    ("S&P raises Corby Airlines to B+ as travel recovers", "positive", "treasuries_corporate_debt"),
+    ("S&P affirms Belsay rating, outlook stable", "neutral", "treasuries_corporate_debt"),
+    # bankruptcies, defaults
+    ("Retailer Marbury enters administration; 140 stores to shut", "negative", ""),
+    (
+        "Property developer Lonsdale defaults on dollar bonds",
+        "negative",
+        "treasuries_corporate_debt",
+    ),
+    ("Fairholt Airlines files for bankruptcy, cancels all flights", "negative", ""),
+    ("Struggling Ingram Cinemas warns it may not survive", "negative", ""),
+    ("Creditors take control of debt-laden Hatherley Group", "negative", ""),
+    (
+        "Brewster Homes misses interest payment, shares suspended",
+        "negative",
+        "treasuries_corporate_debt",
+    ),
+    (
+        "Marbury rescued from administration by private equity buyer",
+        "positive",
+        "m_and_a_investments",
+    ),
+    (
+        "Lonsdale reaches deal with creditors, averting liquidation",
+        "positive",
+        "treasuries_corporate_debt",
+    ),
+    # halts, outages, recalls, disasters
+    ("Trading halted on Keswick exchange after system glitch", "negative", "markets"),
+    ("Fire shuts Aldous Refining's biggest plant", "negative", "energy_oil"),
+    ("Pipeline leak forces Trenton Energy to halt output", "negative", "energy_oil"),
+    ("Outage leaves Paxton Bank customers locked out of accounts", "negative", "financials"),
+    ("Cyberattack cripples Ormond Logistics systems", "negative", "company_product_news"),
+    ("Regulators ground Skyward jets after second crash", "negative", "company_product_news"),
+    (
+        "Wexley Toys pulls product from shelves after injury reports",
+        "negative",
+        "company_product_news",
+    ),
+    ("Dunmere Foods plant closed after contamination found", "negative", "company_product_news"),
+    # layoffs, closures
+    ("Harrowby Tech lays off a fifth of its staff", "negative", ""),
+    ("Carmaker Velden to shed 6,000 jobs in Europe", "negative", ""),
+    ("Bank Lorimer cuts 2,000 roles as dealmaking dries up", "negative", "financials"),
+    ("Ellis Stores to close all its city-centre shops", "negative", ""),
+    ("Hiring freeze at Pratley as profits sag", "negative", ""),
+    ("Mossgiel Steel mothballs furnace, 800 workers idled", "negative", ""),
+    # guidance, results
+    ("Orland Chemicals slashes outlook, blames weak China demand", "negative", "earnings"),
+    ("Cresswell Q2 EPS misses; revenue guidance cut", "negative", "earnings"),
+    ("Perrin Software warns on profit as clients delay spending", "negative", "earnings"),
+    ("Bardon Retail sales fall short, shares hit by downgrade", "negative", "earnings"),
+    ("Margins squeezed at Hewitt Foods as costs climb", "negative", "earnings"),
+    ("Lacklustre quarter for Selby Media; outlook trimmed", "negative", "earnings"),
+    ("Tavistock Group posts wider loss than expected", "negative", "earnings"),
+    ("Cresswell Q2 EPS tops estimates, raises guidance", "positive", "earnings"),
+    ("Orland Chemicals beats forecasts on strong pricing", "positive", "earnings"),
+    ("Perrin Software revenue jumps 35%, shares hit record", "positive", "earnings"),
+    ("Bardon Retail profit surges as shoppers return", "positive", "earnings"),
+    ("Hewitt Foods lifts margin target after strong half", "positive", "earnings"),
+    ("Selby Media swings back to profit", "positive", "earnings"),
+    ("Tavistock Group narrows loss, ahead of forecasts", "positive", "earnings"),
+    ("Record year for Quarry Minerals as prices soar", "positive", "earnings"),
+    ("Strong demand lifts Kettering Paper sales 12%", "positive", "earnings"),
+    ("Cresswell to report second-quarter results on 4 August", "neutral", "earnings"),
+    ("Orland Chemicals results in line with expectations", "neutral", "earnings"),
+    # analyst actions
+    ("Westbury Securities upgrades Hollis to overweight", "positive", "analyst_update"),
+    ("Hollis PT raised to $85 at Grant & Mayhew", "positive", "analyst_update"),
+    ("Analysts see 40% upside in Brockley shares", "positive", "analyst_update"),
+    ("Brockley initiated at buy with street-high target", "positive", "analyst_update"),
+    ("Westbury Securities downgrades Hollis to underweight", "negative", "analyst_update"),
+    ("Hollis PT cut to $40 at Grant & Mayhew on margin worries", "negative", "analyst_update"),
+    ("Analysts turn sour on Brockley after profit warning", "negative", "analyst_update"),
+    ("Grant & Mayhew reiterates neutral on Hollis", "neutral", "analyst_update"),
+    ("Brockley coverage transferred to new analyst", "neutral", "analyst_update"),
+    # approvals, wins, deals
+    ("Regulators approve Lanyon Pharma's diabetes drug", "positive", "company_product_news"),
+    ("EU clears Fenwick-Arden merger without conditions", "positive", "m_and_a_investments"),
+    ("Tolworth wins $3bn defence contract", "positive", "company_product_news"),
+    ("Corvin Biotech shares double on positive trial results", "positive", "company_product_news"),
+    ("Judge rules in favour of Ramsay Tech in patent fight", "positive", "legal_regulation"),
+    ("Harbury Mining gets green light for new copper mine", "positive", "gold_metals_materials"),
+    ("Yelland agrees takeover by larger rival at 60% premium", "positive", "m_and_a_investments"),
+    ("Bidding war erupts for Crossley Brands, shares jump", "positive", "m_and_a_investments"),
+    ("Lanyon Pharma drug rejected by regulators", "negative", "company_product_news"),
+    ("EU blocks Fenwick-Arden merger", "negative", "m_and_a_investments"),
+    ("Tolworth loses defence contract to rival", "negative", "company_product_news"),
+    ("Corvin Biotech halts trial over safety concerns", "negative", "company_product_news"),
+    ("Takeover of Yelland collapses, shares slump", "negative", "m_and_a_investments"),
+    ("Buyer walks away from Crossley Brands deal", "negative", "m_and_a_investments"),
+    ("Lanyon Pharma submits drug for regulatory review", "neutral", "company_product_news"),
+    ("Fenwick-Arden merger review extended by regulators", "neutral", "m_and_a_investments"),
+    # dividends, buybacks
+    ("Haddon Oil raises dividend 10% and unveils $5bn buyback", "positive", "dividend"),
+    ("Special payout for Rowntree Insurance shareholders", "positive", "dividend"),
+    ("Haddon Oil suspends buyback to shore up balance sheet", "negative", "dividend"),
+    ("Rowntree Insurance skips final dividend", "negative", "dividend"),
+    ("Haddon Oil declares quarterly dividend of 42 cents", "neutral", "dividend"),
+    # management
+    ("Embattled Gresham chief steps down under investor pressure", "negative", "personnel_change"),
+    ("Star fund manager quits Abernethy, investors pull cash", "negative", "personnel_change"),
+    ("Shares rally as Gresham names turnaround specialist CEO", "positive", "personnel_change"),
+    ("Gresham appoints Kenji Arai as chief financial officer", "neutral", "personnel_change"),
+    ("Abernethy names successor to retiring chairman", "neutral", "personnel_change"),
+    # macro, markets
+    ("Inflation hits 40-year high", "negative", "macro"),
+    ("Retail sales slump as shoppers cut back", "negative", "macro"),
+    ("Jobless claims jump to highest in a year", "negative", "macro"),
+    ("Factory activity contracts for sixth month", "negative", "macro"),
+    ("Stocks tumble as rate fears grip markets", "negative", "markets"),
+    ("Pound hits record low against dollar", "negative", "currencies"),
+    ("Oil plunges as recession fears grow", "negative", "energy_oil"),
+    ("Inflation cools more than expected", "positive", "macro"),
+    ("Retail sales rebound strongly", "positive", "macro"),
+    ("Jobless claims fall to lowest since 1969", "positive", "macro"),
+    ("Factory activity expands at fastest pace in a year", "positive", "macro"),
+    ("Stocks surge as inflation eases", "positive", "markets"),
+    ("Pound rallies after strong growth figures", "positive", "currencies"),
+    ("Shares in Asia climb on trade deal hopes", "positive", "markets"),
+    ("Oil rises as output cuts take hold", "positive", "energy_oil"),
+    ("Central bank raises rates by a quarter point, as expected", "neutral", "fed_central_banks"),
+    ("Euro flat ahead of central bank decision", "neutral", "currencies"),
+    ("Gold steady as traders await jobs data", "neutral", "gold_metals_materials"),
+    ("FTSE opens flat", "neutral", "markets"),
+    # plain corporate notices
+    ("Pellington Group announces board changes", "neutral", "personnel_change"),
+    ("Norcross Energy completes bond issue", "neutral", "treasuries_corporate_debt"),
+    ("Wilding Foods moves listing to main market", "neutral", ""),
+    ("Trevose Tech holds annual general meeting", "neutral", ""),
+    ("Bramley Insurance notice of results date", "neutral", ""),
+    ("Lindley Motors to build plant in Texas", "positive", "company_product_news"),
+    ("Kelham Group issues trading update", "neutral", ""),
+    ("Sutton Bank completes share consolidation", "neutral", "financials"),
+    ("Holme Pharma opens research centre in Cambridge", "positive", "company_product_news"),
+    ("Ravenhill Media to relocate headquarters to Manchester", "neutral", ""),
+]
+
+
 def _company(rng: random.Random) -> str:
     return f"{rng.choice(_PREFIX)} {rng.choice(_SUFFIX)}"
 
@@ -609,7 +805,7 @@ def build(
                 seen.add(text.lower())
                 rows.append((text, label, topic))
                 made += 1
-    for text, label, topic in HANDWRITTEN:
+    for text, label, topic in (*HANDWRITTEN, *HANDWRITTEN_2):
         if text.lower() not in seen:
             seen.add(text.lower())
             rows.append((text, label, topic))
