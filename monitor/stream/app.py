@@ -310,5 +310,5 @@ def create_app(
 
     stream_alerts.register(app, settings, topics, store, sender=data_sender)
     register_lag(app)
-    register_memtrace(app)  # FINPULSE_TRACEMALLOC=SECONDS only
+    register_memtrace(app)  # FINPULSE_MEMTRACE=SECONDS only
     return app
