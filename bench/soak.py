@@ -1,6 +1,7 @@
 """Soak: a steady load through the real pipeline for a long time; memory and lag each minute.
 
     python -m bench.soak --minutes 30 --rate 200 [--model baseline|shipped|DIR] [--json]
+        [--memtrace SECONDS [--tracemalloc]] [--log FILE]
 
 An embedded broker, one real ``finpulse worker`` and ``finpulse replay --max-rate RATE`` of
 English archive documents (the November 2022 month when ``../shared`` is there, else the demo
@@ -8,6 +9,11 @@ sample; repeated with fresh ids and later times). Once a minute it records the w
 broker's resident memory (VmRSS) and the lag: documents published so far (rate x elapsed) minus
 documents stored. A flat memory line and a lag that does not grow are what a soak must show.
 Prints a table and one final JSON line. A benchmark, not a CI test.
+
+``--memtrace SECONDS`` runs the worker with ``FINPULSE_MEMTRACE`` (monitor.stream.memtrace: the
+allocator's in-use and free-held bytes and the object types that grew, logged every SECONDS;
+cheap), ``--tracemalloc`` adds the allocation sites (slows the worker several times), and
+``--log FILE`` keeps the worker's log, where those reports are.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate", type=float, default=200.0, help="documents per second")
     ap.add_argument("--model", default="baseline", help="baseline, shipped or a model folder")
     ap.add_argument("--json", action="store_true", help="(the final JSON line is always printed)")
+    ap.add_argument("--memtrace", type=float, default=0.0, metavar="SECONDS")
+    ap.add_argument("--tracemalloc", action="store_true", help="with --memtrace: sites too")
+    ap.add_argument("--log", type=Path, default=None, help="copy the worker's log here")
     args = ap.parse_args(argv)
 
     from foundation.kafka.broker import EmbeddedBroker
@@ -61,6 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         if args.model != "shipped":
             env["FINPULSE_MODEL__PATH"] = args.model
+        if args.memtrace > 0:
+            env["FINPULSE_MEMTRACE"] = str(args.memtrace)
+            if args.tracemalloc:
+                env["FINPULSE_TRACEMALLOC"] = "1"
         archive = write_archive(tmp / "docs.jsonl", docs)
         worker = Worker(env, tmp / "worker.log", None)
         rep: subprocess.Popen[bytes] | None = None
@@ -104,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
                     rep.kill()
                     rep.wait()
             worker.stop()
+            if args.log is not None:
+                shutil.copyfile(worker.log, args.log)
     rss = [s["worker_rss_mib"] for s in samples]
     half = len(rss) // 2
     out = {

@@ -29,6 +29,7 @@ from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
 from monitor.stream.lag import register_lag
+from monitor.stream.memtrace import register_memtrace
 from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -309,4 +310,5 @@ def create_app(
 
     stream_alerts.register(app, settings, topics, store, sender=data_sender)
     register_lag(app)
+    register_memtrace(app)  # FINPULSE_MEMTRACE=SECONDS only
     return app
