@@ -13,18 +13,21 @@ report the layoffs are a surprise against its own rate, whatever the model says.
   credit events, unrest, outages, leadership exits), each a regular expression matched on
   whole words of the headline, case-insensitive. Price moves are deliberately absent: a
   falling price is what the share and count rules measure, not an event.
-- **Names** are the document's tickers, listed entities and promoted emerging names.
+- **Names** are the document's tickers and listed entities (not emerging names, which may be
+  people or places).
 - A document the model reads as **positive** does not count ("Coinbase rises as rival
   collapses"): the cue is the negative evidence, the model only vetoes.
 - **One count per outlet and story** within ``source_gap_windows``: the outlet is the host of
   the document's link (``www.`` dropped), else its source name. Independent confirmation by
   several outlets is what separates a story from one feed repeating itself (a deals feed's
-  "price crash" posts), so the story's window counts are distinct outlets, and the rule that
-  judges them (kind ``story``) asks for ``min_count`` of them.
+  "price crash" posts). A story window keeps its documents (stored and published as they
+  are) and the set of its outlets; when it closes, :meth:`StoryTracker.close` turns it into
+  the count of outlets not seen in the story's previous windows of the gap, which is what the
+  rule (kind ``story``, at least ``min_count`` outlets) judges. Windows close in event-time
+  order, so the result does not depend on arrival order (a restarted worker redelivers).
 
 Memory is bounded: at most ``capacity`` stories (least recently seen evicted, ties by key),
-each holding at most one entry per outlet seen within the gap. Everything is keyed on event
-time and the input order, so the same documents in the same order give the same scopes.
+each holding at most one entry per outlet seen within the gap; deterministic.
 """
 
 from __future__ import annotations
