@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation.schemas import ScoredDocument
-from monitor.core.windowing import WindowAcc, _outlet
+from monitor.core.windowing import WindowAcc
 
 STORY_PREFIX = "story:"
 
@@ -94,11 +94,6 @@ def events_of(title: str, cues: tuple[EventCue, ...]) -> list[str]:
     return [c.event for c in cues if c.pattern.search(title)]
 
 
-def outlet(doc: ScoredDocument) -> str:
-    """Who published it: the link's host without ``www.``, else the source name."""
-    return _outlet(doc)
-
-
 def story_key(name: str, event: str) -> str:
     return f"{STORY_PREFIX}{name}:{event}"
 
@@ -148,10 +143,6 @@ class StoryTracker:
         keep = keep[: self.capacity * 3 // 4]
         self.last_seen = dict(keep)
         self.stories = {k: self.stories[k] for k, _ in keep if k in self.stories}
-
-    def size(self) -> int:
-        """Outlet entries held over all stories."""
-        return sum(len(v) for v in self.stories.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -110,7 +110,7 @@ def evidence_item(doc: ScoredDocument) -> dict[str, Any]:
     }
 
 
-def _outlet(doc: ScoredDocument) -> str:
+def outlet(doc: ScoredDocument) -> str:
     """Who published it: the link's host without ``www.``, else the source name."""
     d = doc.document
     host = ""
@@ -167,7 +167,7 @@ class WindowAcc:
             self.neutral += 1
         self.score_sum += score
         if any_sentiment:
-            who = _outlet(doc)
+            who = outlet(doc)
             if self.outlets is None:
                 self.outlets = {}
             self.outlets[who] = self.outlets.get(who, False) or s == "negative"

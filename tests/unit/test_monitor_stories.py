@@ -16,8 +16,8 @@ from foundation.settings import AlertSettings, Settings, WindowSettings, default
 from ingest.tickers import default_index
 from monitor.core.incidents import IncidentTracker, scope_name
 from monitor.core.pipeline import AlertPipeline
-from monitor.core.stories import StoryTracker, default_cues, events_of, outlet, parse_cues
-from monitor.core.windowing import WindowAcc
+from monitor.core.stories import StoryTracker, default_cues, events_of, parse_cues
+from monitor.core.windowing import WindowAcc, outlet
 
 SIZE = 300
 DAY = 288  # windows
