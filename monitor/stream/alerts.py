@@ -54,6 +54,7 @@ from monitor.core.pipeline import META_KEY, AlertPipeline
 from monitor.core.watermarks import PartitionWatermarks
 from monitor.stream.batches import read_batch
 from monitor.stream.offload import Offload
+from monitor.stream.ordered import OrderedInput
 from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -239,9 +240,14 @@ def register(
                 "an outlier in its partition" if reason == "outlier" else reason,
             )
 
+    agg_input = OrderedInput(app, "monitor-aggregate")
+
     @app.agent(agg_topic, name="monitor-aggregate")
     async def aggregate(stream: Any) -> None:
-        async for events in stream.take_events(batch, within=within):
+        async for taken in stream.take_events(batch, within=within):
+            events = agg_input.filter(taken)
+            if not events:
+                continue
             p = pipeline()
             wm: PartitionWatermarks[ScoredDocument] = holder["wm"]
             last = holder.get("offset")
@@ -249,13 +255,14 @@ def register(
             batches = []
             for ev in events:
                 try:
-                    part, offsets, docs, bad = read_batch(ev.value)
+                    part, offsets, docs, bad, arrival = read_batch(ev.value)
                 except SchemaError as exc:
                     counters["bad"] += 1
                     log.error("dropping undecodable aggregation record: %s", exc)
                     continue
                 counters["bad"] += bad
-                batches.append((ev.message.offset, ev.message.timestamp, part, offsets, docs))
+                stamp = arrival if arrival is not None else ev.message.timestamp
+                batches.append((ev.message.offset, stamp, part, offsets, docs))
             # Every document is stored, redelivered ones too (idempotent upserts: the crash may
             # have come between the changelog and the store), while the windows are updated.
             all_docs = [d for *_, docs in batches for d in docs]
@@ -359,15 +366,17 @@ def register(
             async def keep_alive() -> None:
                 await deliverer.refresh()
 
+        notify_input = OrderedInput(app, "monitor-notify")
+
         @app.agent(topics.alerts, name="monitor-notify")
         async def notify(stream: Any) -> None:
             # Persist first (the outbox); the delivery loops send. The Kafka offset is
             # committed after the rows are stored, so an alert event is never lost.
-            async for values in stream.take(100, within=1.0):
+            async for taken in stream.take_events(100, within=1.0):
                 alerts = []
-                for raw in values:
+                for ev in notify_input.filter(taken):
                     try:
-                        alerts.append(Alert.from_bytes(raw))
+                        alerts.append(Alert.from_bytes(ev.value))
                     except SchemaError as exc:
                         log.error("dropping undecodable alert payload: %s", exc)
                 failures = 0

@@ -30,6 +30,7 @@ from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
 from monitor.stream.lag import register_lag
 from monitor.stream.memtrace import register_memtrace
+from monitor.stream.ordered import OrderedInput
 from monitor.stream.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -225,11 +226,16 @@ def create_app(
         # Start loading at worker start so the first batch does not wait for it.
         await model.engine()
 
+    ordered = OrderedInput(app, "classify")
+
     @app.agent(topics.documents, name="classify")
     async def classify(stream: Any) -> None:
-        async for events in stream.take_events(max_batch, within=within):
+        async for taken in stream.take_events(max_batch, within=within):
+            events = ordered.filter(taken)
             docs: list[Document] = []
             where: list[tuple[int, int]] = []  # (partition, offset) of each document
+            # Per input partition, the latest Kafka timestamp read (when it was published).
+            arrived: dict[int, float] = {}
             for ev in events:
                 try:
                     docs.append(Document.from_bytes(ev.value))
@@ -238,7 +244,11 @@ def create_app(
                     metrics.DOCUMENTS_BAD.labels("classify").inc()
                     log.error("dropping undecodable document payload: %s", exc)
                     continue
-                where.append((ev.message.partition, ev.message.offset))
+                part = ev.message.partition
+                where.append((part, ev.message.offset))
+                stamp = ev.message.timestamp
+                if isinstance(stamp, int | float) and stamp > arrived.get(part, 0.0):
+                    arrived[part] = float(stamp)
             metrics.DOCUMENTS_IN.labels("classify").inc(len(events))
             if not docs:
                 continue
@@ -265,7 +275,11 @@ def create_app(
                             for sd, blob in zip(results, blobs, strict=True)
                         ),
                         *(
-                            (topics.aggregate, b"p%d" % part, batch_value(part, offs, bl))
+                            (
+                                topics.aggregate,
+                                b"p%d" % part,
+                                batch_value(part, offs, bl, arrived.get(part)),
+                            )
                             for part, (offs, bl) in by_part.items()
                         ),
                     ]

@@ -1,14 +1,18 @@
 """The aggregation topic's records: a batch of scored documents from one input partition.
 
-``{"p": <documents partition>, "o": [<documents offset>, ...], "docs": [<ScoredDocument JSON>,
-...]}``, built from the bytes
+``{"p": <documents partition>, "o": [<documents offset>, ...], "t": <arrival>, "docs":
+[<ScoredDocument JSON>, ...]}``, built from the bytes
 already written for the scored topic (no second serialisation) and read back in one parse.
 One record per (classify batch, input partition) instead of one per document: the
 aggregation consumes a few dozen times fewer records, and the partition tag gives it the
 per-partition event time it needs (monitor.core.watermarks); the input offsets let it skip
-documents it applied before a restart (redelivered at-least-once, classified again). Records
-from before this format (one ScoredDocument each) still read, as partition ``-1`` without
-offsets.
+documents it applied before a restart (redelivered at-least-once, classified again). ``t`` is
+the latest Kafka timestamp of those documents records (when ingest or replay published them):
+the aggregation judges a partition idle by it. The aggregation record's own timestamp is when
+the worker classified the batch, so after a restart, classifying again what the killed
+worker had sent, it made the partitions look tens of seconds apart, and one of them idle.
+Records without ``t`` fall back to their own timestamp. Records from before this format (one
+ScoredDocument each) still read, as partition ``-1`` without offsets.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,33 +34,43 @@ LEGACY_PARTITION = -1
 class _Batch(BaseModel):
     p: int
     o: list[int] | None = None
+    t: float | None = None
     docs: list[ScoredDocument]
 
 
-def batch_value(partition: int, offsets: Sequence[int], docs: Sequence[bytes]) -> bytes:
+def batch_value(
+    partition: int, offsets: Sequence[int], docs: Sequence[bytes], arrival: float | None = None
+) -> bytes:
     """The record for ``docs`` (ScoredDocument JSON bytes) read from ``partition`` at
-    ``offsets``."""
-    return b'{"p":%d,"o":[%s],"docs":[%s]}' % (
+    ``offsets``; ``arrival``: the latest of their records' Kafka timestamps (seconds)."""
+    stamp = b',"t":%r' % arrival if arrival is not None else b""
+    return b'{"p":%d,"o":[%s]%s,"docs":[%s]}' % (
         partition,
         b",".join(b"%d" % o for o in offsets),
+        stamp,
         b",".join(docs),
     )
 
 
-Batch = tuple[int, list[int | None], list[ScoredDocument], int]
+class Batch(NamedTuple):
+    partition: int
+    offsets: list[int | None]
+    docs: list[ScoredDocument]
+    bad: int  # documents of the record that did not validate
+    arrival: float | None  # None: use the record's own timestamp
 
 
 def read_batch(value: bytes) -> Batch:
-    """(partition, input offset of each document or None, documents, how many were
-    unreadable) of one aggregation record.
+    """The partition, the input offset of each document (or None), the documents, how many
+    were unreadable and the arrival time of one aggregation record.
 
     A document that does not validate costs only itself: the others of its batch are kept.
     Raises SchemaError when the record as a whole is unreadable."""
     try:
         b = _Batch.model_validate_json(value)
         if b.o is not None and len(b.o) == len(b.docs):
-            return b.p, list(b.o), b.docs, 0
-        return b.p, [None] * len(b.docs), b.docs, 0
+            return Batch(b.p, list(b.o), b.docs, 0, b.t)
+        return Batch(b.p, [None] * len(b.docs), b.docs, 0, b.t)
     except ValidationError:
         pass
     try:
@@ -64,7 +79,7 @@ def read_batch(value: bytes) -> Batch:
         raise SchemaError(f"aggregation record is not JSON: {exc}") from None
     if isinstance(obj, dict) and "document" in obj:  # one ScoredDocument: the old format
         try:
-            return LEGACY_PARTITION, [None], [ScoredDocument.model_validate(obj)], 0
+            return Batch(LEGACY_PARTITION, [None], [ScoredDocument.model_validate(obj)], 0, None)
         except ValidationError as exc:
             raise SchemaError(f"invalid ScoredDocument: {exc.errors()[0]}") from None
     if not (isinstance(obj, dict) and isinstance(obj.get("p"), int)):
@@ -83,4 +98,6 @@ def read_batch(value: bytes) -> Batch:
         except ValidationError as exc:
             bad += 1
             log.error("dropping an unreadable scored document in a batch: %s", exc.errors()[0])
-    return int(obj["p"]), kept, docs, bad
+    t = obj.get("t")
+    arrival = float(t) if isinstance(t, int | float) and not isinstance(t, bool) else None
+    return Batch(int(obj["p"]), kept, docs, bad, arrival)
