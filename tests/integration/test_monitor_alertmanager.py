@@ -25,31 +25,27 @@ pytestmark = pytest.mark.integration
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
 
-@pytest.fixture(scope="module")
-def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+def _alertmanager(group_by: list[str]) -> Iterator[tuple[servers.Alertmanager, Receiver]]:
     hook = Receiver().start()
     try:
-        am = servers.Alertmanager().start(hook.url, group_by=["alertname"])
+        am = servers.Alertmanager().start(hook.url, group_by=group_by)
     except servers.ServerUnavailable as exc:
         hook.stop()
         servers.unavailable(exc)
     yield am, hook
     am.stop()
     hook.stop()
+
+
+@pytest.fixture(scope="module")
+def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+    yield from _alertmanager(["alertname"])
 
 
 @pytest.fixture(scope="module")
 def alertmanager_by_incident() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
     """The route docs/alerts.md ships for incident mode: group_by ['incident']."""
-    hook = Receiver().start()
-    try:
-        am = servers.Alertmanager().start(hook.url, group_by=["incident"])
-    except servers.ServerUnavailable as exc:
-        hook.stop()
-        servers.unavailable(exc)
-    yield am, hook
-    am.stop()
-    hook.stop()
+    yield from _alertmanager(["incident"])
 
 
 def alert(

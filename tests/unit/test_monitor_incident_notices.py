@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from test_monitor_detection import BASE, feed, make_settings
 
 from foundation.schemas import Alert, Evidence
@@ -284,3 +286,9 @@ def test_payloads_name_the_incident_its_members_and_evidence():
     assert am["groupLabels"] == {"incident": inc} and am["status"] == "resolved"
     assert sorted(a["labels"]["scope"] for a in am["alerts"]) == ["FTT.X", "FTX", "crypto"]
     assert {a["status"] for a in am["alerts"]} == {"resolved"}
+
+
+def test_notify_defaults_to_incident_and_refuses_anything_else():
+    assert SinkSettings(name="h", kind="webhook", url="http://x").notify == "incident"
+    with pytest.raises(ValidationError, match="notify"):
+        SinkSettings(name="h", kind="webhook", url="http://x", notify="page")
