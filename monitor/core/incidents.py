@@ -181,6 +181,38 @@ class IncidentTracker:
             inc.ends_at = inc.last_end
         return inc, opened
 
+    def restore(self, alert: Alert) -> None:
+        """A firing alert re-armed from the store after the pipeline's state was lost (the
+        embedded broker keeps no changelog across a restart): a firing member of its stored
+        incident again, so the resolve that ends it closes that incident for the sinks."""
+        fp = alert.fingerprint
+        if alert.status != "firing" or not alert.incident:
+            return
+        known = self.open.get(self.by_fingerprint.get(fp, ""))
+        if known is not None and fp in known.firing:
+            return
+        inc = self.open.get(alert.incident)
+        if inc is None:
+            n = alert.incident_notice
+            inc = Incident(
+                id=alert.incident,
+                starts_at=n.starts_at if n else alert.starts_at,
+                opener=n.opener if n else fp,
+                episode_at=n.episode_at if n else alert.updated_at,
+            )
+            self.open[inc.id] = inc
+            if self.history is not None:
+                self.history[inc.id] = inc
+        if known is not None and known is not inc:
+            known.members.pop(fp, None)
+            known.rules.pop(fp, None)
+        self.by_fingerprint[fp] = inc.id
+        inc.members[fp] = _scope(alert)
+        inc.rules[fp] = alert.rule
+        inc.episodes.add((fp, isoformat(alert.starts_at)))
+        inc.starts_at = min(inc.starts_at, alert.starts_at)
+        inc.firing.add(fp)
+
     def file(self, items: Sequence[tuple[Alert, Iterable[str], Iterable[str]]]) -> list[Alert]:
         """File the alerts of one evaluation (``(alert, link_ids, names)`` in the pipeline's
         order, see :meth:`add`) and return them stamped with their ``incident`` id; the alert

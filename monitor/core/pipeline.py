@@ -522,6 +522,7 @@ class AlertPipeline:
                 st = self.scopes[key] = ScopeState(last_active=self.next_eval or 0)
             if a.rule not in st.alerts:
                 st.alerts[a.rule] = states[a.fingerprint]
+                self.incidents.restore(a)  # its resolve closes the stored incident
                 self._live.add(key)  # a dormant scope catches up at its next boundary
                 self.changed.add(key)
                 n += 1

@@ -150,6 +150,20 @@ def test_the_pipeline_stamps_open_and_close_on_the_alerts_of_a_burst():
     assert sorted(m.scope for m in carried[0].members) == ["all", "banking"]
 
 
+def test_after_a_lost_state_the_rearmed_alerts_close_their_stored_incident():
+    s = make_settings()
+    stored = feed(AlertPipeline(s), BASE + [(30, 20)] * 2)
+    assert [a.incident_notice is not None for a in stored] == [True, False]
+    # Every table lost (embedded broker restarted): the store's alert rows re-arm both.
+    r = AlertPipeline(s)
+    assert r.restore_alerts(stored) == 2
+    out = feed(r, [(20, 3)] * 60, start_window=26)
+    assert [a.status for a in out] == ["resolved", "resolved"]
+    assert {a.incident for a in out} == {stored[0].incident}
+    carried = [a.incident_notice for a in out if a.incident_notice is not None]
+    assert [(n.event, n.id) for n in carried] == [("closed", stored[0].incident)]
+
+
 def sink(kind: str, notify: str = "incident", **kw) -> SinkSettings:
     secret = {"pagerduty": "PD", "webhook": "K"}.get(kind)
     return SinkSettings(
