@@ -130,32 +130,26 @@ def missing_firing_policy(kind: str) -> Literal["firing_first", "fold"]:
     return "fold" if kind in FOLDING_KINDS else "firing_first"
 
 
-def firing_of(resolved: Alert) -> Alert:
+def firing_of(resolved: Alert, subject: str = "") -> Alert:
     """The firing notification of an episode, rebuilt from its resolved one (when the sink
-    was added after the firing went out elsewhere); "as of" the episode's start. An incident's
-    is "as of" its episode's start (its key is then the real firing's)."""
+    was added after the firing went out elsewhere); "as of" the episode's start. For an
+    incident ``subject``, "as of" the incident episode's start (its key is then the real
+    firing's) and with its notice turned back to firing."""
+    update: dict[str, object] = {
+        "status": "firing",
+        "ends_at": None,
+        "updated_at": resolved.starts_at,
+        "summary": summary_line(
+            resolved.rule, resolved.scope_kind, resolved.scope, "firing", resolved.figures
+        ),
+    }
     n = resolved.incident_notice
-    if n is not None:
-        return resolved.model_copy(
-            update={
-                "status": "firing",
-                "ends_at": None,
-                "updated_at": n.episode_at,
-                "incident_notice": n.model_copy(
-                    update={"status": "firing", "event": "opened", "ends_at": None}
-                ),
-            }
+    if is_incident_subject(subject) and n is not None:
+        update["updated_at"] = n.episode_at
+        update["incident_notice"] = n.model_copy(
+            update={"status": "firing", "event": "opened", "ends_at": None}
         )
-    return resolved.model_copy(
-        update={
-            "status": "firing",
-            "ends_at": None,
-            "updated_at": resolved.starts_at,
-            "summary": summary_line(
-                resolved.rule, resolved.scope_kind, resolved.scope, "firing", resolved.figures
-            ),
-        }
-    )
+    return resolved.model_copy(update=update)
 
 
 def group_key(r: OutboxRow) -> tuple[str, str, datetime]:
@@ -242,7 +236,7 @@ def plan_group(
         elif dead is not None:
             plan.firings_first.append(dead.entry)
         elif state is None or state == "folded":
-            firing = firing_of(a)
+            firing = firing_of(a, r.subject)
             plan.firings_first.append(
                 OutboxEntry(
                     notification_key(r.subject, "firing", firing.updated_at), r.subject, firing

@@ -248,8 +248,11 @@ def test_a_closed_incident_whose_opening_never_arrived_is_folded_for_slack_or_se
     # No firing enqueued (the sink was added mid-incident): one rebuilt, with the real key.
     p = plan([resolved], "pagerduty")
     assert p.firings_first[0].key == incident_entry(opened).key
-    rebuilt = firing_of(closed)
+    rebuilt = firing_of(closed, resolved.subject)
     assert rebuilt.incident_notice is not None and rebuilt.incident_notice.status == "firing"
+    assert rebuilt.updated_at == opened.updated_at and "resolved" not in rebuilt.summary
+    # The same alert on a sink with notify = "alert" is rebuilt as that alert's firing.
+    assert firing_of(closed).updated_at == closed.starts_at
 
 
 def test_an_incident_is_silenced_by_its_opening_alert_only():
