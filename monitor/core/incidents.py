@@ -12,6 +12,10 @@ incident is open while any member is firing and for ``gap_s`` after its last mem
 several open incidents it joins the one that started first (ties by id), so the grouping does
 not depend on dict order.
 
+The pipeline files each evaluation's alerts together (:meth:`IncidentTracker.file`), which
+also marks the alert that opened, re-flared or closed its incident (``Alert.incident_notice``):
+what a sink in incident mode is sent (``monitor.core.outbox``).
+
 The stream and the backtest feed alerts in the order the pipeline produced them, so both
 build the same incidents. Memory is bounded by the open incidents: closed ones are dropped
 once they are ``gap_s`` old (the caller keeps the history: the store, the backtest's JSON).
