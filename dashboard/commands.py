@@ -188,6 +188,12 @@ def backtest(
         f"{data['windows']} windows, {data['alert_count']} alerts "
         f"({data['notifications']} notifications), {data['incident_count']} incidents"
     )
+    by_mode = data["notifications_by_mode"]
+    click.echo(
+        f'a sink with notify = "incident" gets {by_mode["incident"]} notifications; '
+        f'with notify = "alert" {by_mode["alert_requests"]} requests '
+        f"({by_mode['alert']} PagerDuty events)"
+    )
     for inc in data["incidents"]:
         click.echo(
             f"{inc['startsAt']} -> {inc['endsAt'] or 'still firing'}  incident {inc['id']}: "

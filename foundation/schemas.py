@@ -153,6 +153,45 @@ class Evidence(Record):
     sentiment_probs: dict[str, float] = {}
 
 
+class IncidentMember(Record):
+    """One member alert of an incident, as an incident notification lists it."""
+
+    fingerprint: str
+    rule: str
+    scope_kind: ScopeKind
+    scope: str
+    starts_at: UTCDateTime  # its latest episode's start
+    firing: bool
+
+
+class Headline(Record):
+    """One evidence headline of an incident (its most negative documents, first seen)."""
+
+    title: str
+    source: str
+    link: str
+    published: UTCDateTime
+
+
+class IncidentNotice(Record):
+    """An incident transition, carried by the alert that caused it (monitor/core/incidents.py):
+    ``opened`` (its first member fired), ``reflared`` (a member fired again after all had
+    resolved, within the incident's gap), ``closed`` (its last firing member resolved). What
+    a sink in incident mode is told; members and evidence as of the end of that evaluation."""
+
+    id: str
+    event: Literal["opened", "reflared", "closed"]
+    status: Literal["firing", "resolved"]
+    starts_at: UTCDateTime  # the incident's start (its earliest member's)
+    ends_at: UTCDateTime | None = None  # set when closed
+    # When this firing episode of the incident began (its open or re-flare): the firing
+    # notification's time, so a resolved can name the firing it closes.
+    episode_at: UTCDateTime
+    opener: str  # fingerprint of the alert that opened the incident (silences match it)
+    members: tuple[IncidentMember, ...] = ()
+    evidence: tuple[Headline, ...] = ()
+
+
 class Alert(Record):
     """A firing or resolved alert; ``fingerprint`` is stable for rule + scope."""
 
@@ -175,6 +214,9 @@ class Alert(Record):
     # The incident (monitor/core/incidents.py) this alert belongs to: alerts of one story share
     # it. Additive with a default, so schema_version stays 1.
     incident: str = ""
+    # Set on the alert whose evaluation opened, re-flared or closed its incident (else None):
+    # what incident-mode sinks are sent. Additive with a default, like ``incident``.
+    incident_notice: IncidentNotice | None = None
 
 
 class DeadLetterRecord(Record):

@@ -287,6 +287,11 @@ class SinkSettings(Section):
     # kind is listed, or (for watchlist scopes) whose watchlist is listed.
     scope_kinds: list[ScopeKind] = []
     watchlists: list[str] = []
+    # incident: one notification when an incident opens (re-flares) and one when it closes
+    # (PagerDuty: dedup_key = incident id; the alertmanager_api kind keeps its member alerts,
+    # labelled incident=<id>, for Alertmanager's group_by); alert: one per alert group of one
+    # evaluation, as before. docs/alerts.md "Notifications per incident".
+    notify: Literal["incident", "alert"] = "incident"
 
 
 class SourceSettings(Section):

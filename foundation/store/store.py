@@ -821,6 +821,30 @@ class Store:
         with self.engine.connect() as conn:
             return {r[0]: _aware(r[1]) for r in conn.execute(stmt)}  # type: ignore[misc]
 
+    def outbox_latest_by_subject(
+        self,
+        sink: str,
+        subjects: Sequence[str],
+        *,
+        states: Sequence[str] | None = ("delivered",),
+        status: str | None = None,
+    ) -> dict[str, datetime]:
+        """subject -> the newest ``updated_at`` of its notifications on ``sink`` in ``states``
+        (None: any) and of ``status`` (None: either): an incident's episodes share a subject."""
+        if not subjects:
+            return {}
+        c = outbox.c
+        stmt = select(c.subject, func.max(c.updated_at)).where(
+            c.sink == sink, c.subject.in_(list(subjects))
+        )
+        if states is not None:
+            stmt = stmt.where(c.state.in_(list(states)))
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.group_by(c.subject))
+            return {r[0]: _aware(r[1]) for r in rows}  # type: ignore[misc]
+
     def outbox_delivered(
         self, sink: str, entries: Sequence[OutboxEntry], attempts: int, now: datetime
     ) -> None:

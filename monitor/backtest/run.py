@@ -28,6 +28,8 @@ from models.base import Prediction, TextClassifier
 from monitor.backtest.cache import ClassificationCache
 from monitor.core.events_scoring import LabelledEvent, score
 from monitor.core.incidents import incidents_json
+from monitor.core.lifecycle import group_alerts
+from monitor.core.outbox import entries_for
 from monitor.core.pipeline import AlertPipeline
 from monitor.core.scoring import scored
 
@@ -92,10 +94,22 @@ class BacktestResult:
             "windows": self.windows,
             "alert_count": len(eps),
             "notifications": len(self.alerts),
+            "notifications_by_mode": notification_counts(self.alerts),
             "alerts": eps,
             "incident_count": len(incidents),
             "incidents": incidents,
         }
+
+
+def notification_counts(alerts: Sequence[Alert]) -> dict[str, int]:
+    """What one sink would be sent for these alert events: with ``notify = "alert"`` one
+    request per group of one evaluation (``alert_requests``; PagerDuty: one per event,
+    ``alert``), with ``notify = "incident"`` one per incident open, re-flare and close."""
+    return {
+        "alert": len(alerts),
+        "alert_requests": len(group_alerts(alerts)),
+        "incident": sum(len(entries_for(a, "incident", "webhook")) for a in alerts),
+    }
 
 
 def alert_episodes(alerts: Iterable[Alert]) -> list[dict[str, Any]]:

@@ -12,6 +12,10 @@ incident is open while any member is firing and for ``gap_s`` after its last mem
 several open incidents it joins the one that started first (ties by id), so the grouping does
 not depend on dict order.
 
+The pipeline files each evaluation's alerts together (:meth:`IncidentTracker.file`), which
+also marks the alert that opened, re-flared or closed its incident (``Alert.incident_notice``):
+what a sink in incident mode is sent (``monitor.core.outbox``).
+
 The stream and the backtest feed alerts in the order the pipeline produced them, so both
 build the same incidents. Memory is bounded by the open incidents: closed ones are dropped
 once they are ``gap_s`` old (the caller keeps the history: the store, the backtest's JSON).
@@ -20,12 +24,12 @@ once they are ``gap_s`` old (the caller keeps the history: the store, the backte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from foundation.schemas import Alert, isoformat
+from foundation.schemas import Alert, Headline, IncidentMember, IncidentNotice, isoformat
 
 
 def incident_id(first: Alert) -> str:
@@ -60,6 +64,10 @@ class Incident:
     evidence_ids: set[str] = field(default_factory=set)
     evidence: list[dict[str, Any]] = field(default_factory=list)  # first seen, at most 10
     last_end: datetime | None = None
+    # The opening alert's fingerprint (silences of incident notifications match it) and the
+    # start of the current firing episode (its open or latest re-flare), for notifications.
+    opener: str = ""
+    episode_at: datetime | None = None
 
     def open_at(self, t: datetime, gap: timedelta) -> bool:
         return bool(self.firing) or self.last_end is None or t <= self.last_end + gap
@@ -77,6 +85,8 @@ class Incident:
             "episodes": sorted([f, t] for f, t in self.episodes),
             "evidence_ids": sorted(self.evidence_ids),
             "evidence": self.evidence,
+            "opener": self.opener,
+            "episode_at": isoformat(self.episode_at) if self.episode_at else None,
         }
 
     @classmethod
@@ -97,6 +107,8 @@ class Incident:
             evidence_ids=set(d.get("evidence_ids", [])),
             evidence=list(d.get("evidence", [])),
             last_end=dt(d.get("last_end")),
+            opener=d.get("opener", ""),
+            episode_at=dt(d.get("episode_at")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -138,7 +150,9 @@ class IncidentTracker:
         if inc is None:
             inc = self._match(alert, links, set(names))
         if inc is None:
-            inc = Incident(id=incident_id(alert), starts_at=alert.starts_at)
+            inc = Incident(
+                id=incident_id(alert), starts_at=alert.starts_at, opener=alert.fingerprint
+            )
             self.open[inc.id] = inc
             if self.history is not None:
                 self.history[inc.id] = inc
@@ -170,6 +184,78 @@ class IncidentTracker:
             inc.last_end = max(inc.last_end or end, end)
             inc.ends_at = inc.last_end
         return inc, opened
+
+    def restore(self, alert: Alert) -> None:
+        """A firing alert re-armed from the store after the pipeline's state was lost (the
+        embedded broker keeps no changelog across a restart): a firing member of its stored
+        incident again, so the resolve that ends it closes that incident for the sinks."""
+        fp = alert.fingerprint
+        if alert.status != "firing" or not alert.incident:
+            return
+        known = self.open.get(self.by_fingerprint.get(fp, ""))
+        if known is not None and fp in known.firing:
+            return
+        inc = self.open.get(alert.incident)
+        if inc is None:
+            n = alert.incident_notice
+            inc = Incident(
+                id=alert.incident,
+                starts_at=n.starts_at if n else alert.starts_at,
+                opener=n.opener if n else fp,
+                episode_at=n.episode_at if n else alert.updated_at,
+            )
+            self.open[inc.id] = inc
+            if self.history is not None:
+                self.history[inc.id] = inc
+        if known is not None and known is not inc:
+            known.members.pop(fp, None)
+            known.rules.pop(fp, None)
+        self.by_fingerprint[fp] = inc.id
+        inc.members[fp] = _scope(alert)
+        inc.rules[fp] = alert.rule
+        inc.episodes.add((fp, isoformat(alert.starts_at)))
+        inc.starts_at = min(inc.starts_at, alert.starts_at)
+        inc.firing.add(fp)
+
+    def file(self, items: Sequence[tuple[Alert, Iterable[str], Iterable[str]]]) -> list[Alert]:
+        """File the alerts of one evaluation (``(alert, link_ids, names)`` in the pipeline's
+        order, see :meth:`add`) and return them stamped with their ``incident`` id; the alert
+        that changed an incident's state gets its :class:`IncidentNotice`. The transitions
+        are judged on the whole evaluation (firing members before it vs after it), so the
+        order of alerts within it does not matter for them:
+
+        - ``opened``: a new incident with a firing member; carried by its opening alert.
+        - ``reflared``: an open incident none of whose members was firing, now firing again
+          (within ``gap_s`` of its last end); carried by its first firing alert here.
+        - ``closed``: an incident with firing members before, none after; carried by its
+          last resolved alert here.
+
+        A member joining an incident that is firing, or a resolve that leaves another member
+        firing, changes nothing a sink in incident mode hears of."""
+        if not items:
+            return []
+        self._expire(min(a.updated_at for a, _, _ in items))  # closed ones are not "before"
+        before = {i: bool(inc.firing) for i, inc in self.open.items()}
+        filed: list[tuple[Alert, Incident]] = []
+        for alert, links, names in items:
+            inc, _ = self.add(alert, links, names)
+            filed.append((alert, inc))
+        carrier: dict[str, tuple[int, str]] = {}  # incident id -> (index, event)
+        for n, (alert, inc) in enumerate(filed):
+            was, now = before.get(inc.id, False), bool(inc.firing)
+            if now and not was and alert.status == "firing" and inc.id not in carrier:
+                carrier[inc.id] = (n, "reflared" if inc.id in before else "opened")
+                inc.episode_at = alert.updated_at
+            elif was and not now and alert.status == "resolved":
+                carrier[inc.id] = (n, "closed")  # the last resolve here carries it
+        events = {n: event for n, event in carrier.values()}
+        out = []
+        for n, (alert, inc) in enumerate(filed):
+            update: dict[str, Any] = {"incident": inc.id}
+            if n in events:
+                update["incident_notice"] = _notice(inc, events[n], alert)
+            out.append(alert.model_copy(update=update))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The open incidents (bounded: closed ones are dropped after the gap)."""
@@ -212,6 +298,37 @@ class IncidentTracker:
             for fp in inc.members:
                 if self.by_fingerprint.get(fp) == inc_id:
                     del self.by_fingerprint[fp]
+
+
+def _notice(inc: Incident, event: str, alert: Alert) -> IncidentNotice:
+    latest: dict[str, str] = {}
+    for fp, start in inc.episodes:
+        latest[fp] = max(latest.get(fp, start), start)
+    members = []
+    for fp, key in sorted(inc.members.items(), key=lambda m: (m[1], m[0])):
+        kind, _, scope = key.partition(":")
+        members.append(
+            IncidentMember(
+                fingerprint=fp,
+                rule=inc.rules.get(fp, ""),
+                scope_kind=kind,  # type: ignore[arg-type]
+                scope=scope,
+                starts_at=datetime.fromisoformat(latest[fp].replace("Z", "+00:00")),
+                firing=fp in inc.firing,
+            )
+        )
+    closed = event == "closed"
+    return IncidentNotice(
+        id=inc.id,
+        event=event,  # type: ignore[arg-type]
+        status="resolved" if closed else "firing",
+        starts_at=inc.starts_at,
+        ends_at=inc.ends_at if closed else None,
+        episode_at=inc.episode_at or alert.updated_at,
+        opener=inc.opener or min(inc.members),
+        members=tuple(members),
+        evidence=tuple(Headline.model_validate(e) for e in inc.evidence),
+    )
 
 
 def incidents_json(incidents: Iterable[Incident]) -> list[dict[str, Any]]:

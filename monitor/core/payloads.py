@@ -6,7 +6,10 @@
 - Alertmanager webhook payload, version 4
 - Slack incoming-webhook message (``text`` + ``blocks``)
 - PagerDuty Events API v2 event (one per alert; ``dedup_key`` = fingerprint)
-- Alertmanager API v2 alerts (``POST /api/v2/alerts``): a list of postable alerts
+- Alertmanager API v2 alerts (``POST /api/v2/alerts``): a list of postable alerts, each
+  labelled ``incident=<id>``
+
+One notification per incident (a sink's ``notify = "incident"``): ``incident_payloads``.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def verify_signature(
 
 
 def alert_json(a: Alert) -> dict[str, Any]:
-    return json.loads(a.model_dump_json())
+    # The incident transition is the incident payload's (incident_payloads), not the alert's.
+    return json.loads(a.model_dump_json(exclude={"incident_notice"}))
 
 
 def webhook_payload(group: AlertGroup) -> dict[str, Any]:
@@ -73,12 +77,15 @@ def webhook_payload(group: AlertGroup) -> dict[str, Any]:
 
 
 def _labels(a: Alert) -> dict[str, str]:
-    return {
+    out = {
         "alertname": a.rule,
         "scope_kind": a.scope_kind,
         "scope": a.scope,
         "severity": SEVERITY,
     }
+    if a.incident:  # Alertmanager's route can group_by: ['incident'] (docs/alerts.md)
+        out["incident"] = a.incident
+    return out
 
 
 def _annotations(a: Alert) -> dict[str, str]:
@@ -171,11 +178,11 @@ def slack_message(group: AlertGroup) -> dict[str, Any]:
     lines = [head]
     for a in group.alerts:
         when = isoformat(a.starts_at) + (f" → {isoformat(a.ends_at)}" if a.ends_at else "")
-        text = f"*{_slack_escape(a.summary)}*\n{when} · <{a.dashboard_url}|dashboard>"
+        text = f"*{slack_escape(a.summary)}*\n{when} · <{a.dashboard_url}|dashboard>"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
         if a.evidence and a.status == "firing":
             ev = "\n".join(
-                f"• <{e.link}|{_slack_escape(e.title)[:150]}> — {_slack_escape(e.source)} "
+                f"• <{e.link}|{slack_escape(e.title)[:150]}> — {slack_escape(e.source)} "
                 f"(neg {e.sentiment_probs.get('negative', 0.0):.2f})"
                 for e in a.evidence
             )
@@ -185,7 +192,7 @@ def slack_message(group: AlertGroup) -> dict[str, Any]:
     return {"text": "\n".join(lines), "blocks": blocks[:50]}
 
 
-def _slack_escape(s: str) -> str:
+def slack_escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

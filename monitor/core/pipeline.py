@@ -277,6 +277,8 @@ class AlertPipeline:
         if self.first_eval is None:
             self.first_eval = ws
         judged = (ws - self.first_eval) // size  # windows judged so far in this run
+        # The alerts of this boundary, filed into incidents together (their transitions).
+        raised: list[tuple[Alert, list[str], set[str]]] = []
         for key in sorted(self._live):
             st = self.scopes[key]
             acc = accs.get(key)
@@ -322,8 +324,7 @@ class AlertPipeline:
                     span_ev = [e for t, evs in st.evidence.items() if t >= span_start for e in evs]
                     links = [e["id"] for e in span_ev]
                     names = {n for e in span_ev for n in e.get("names", ())}
-                    inc, _ = self.incidents.add(alert, links, names)
-                    out.alerts.append(alert.model_copy(update={"incident": inc.id}))
+                    raised.append((alert, links, names))
             self.changed.add(key)
             if ws - st.last_active >= idle and not st.firing():
                 del self.scopes[key]
@@ -332,6 +333,7 @@ class AlertPipeline:
             elif self._skip_dormant and not st.alerts and _cannot_heat(st, rules, ws, size):
                 self._live.discard(key)
                 self._expiry.setdefault(st.last_active + idle, set()).add(key)
+        out.alerts.extend(self.incidents.file(raised))
 
     def _stays_dormant(self, key: str, st: ScopeState, acc: WindowAcc, ws: int) -> bool:
         """For a dormant (or new) scope with documents in the window closing at ``ws``:
@@ -520,6 +522,7 @@ class AlertPipeline:
                 st = self.scopes[key] = ScopeState(last_active=self.next_eval or 0)
             if a.rule not in st.alerts:
                 st.alerts[a.rule] = states[a.fingerprint]
+                self.incidents.restore(a)  # its resolve closes the stored incident
                 self._live.add(key)  # a dormant scope catches up at its next boundary
                 self.changed.add(key)
                 n += 1

@@ -71,8 +71,13 @@ def routed(sink: SinkSettings, alert: Alert) -> bool:
     """Whether ``sink`` takes ``alert`` (like an Alertmanager route): a sink with neither
     ``scope_kinds`` nor ``watchlists`` takes everything; otherwise the alert's scope kind must
     be listed, or it is a watchlist alert of a listed watchlist."""
+    return routes(sink, alert.scope_kind, alert.scope)
+
+
+def routes(sink: SinkSettings, scope_kind: str, scope: str) -> bool:
+    """Whether ``sink`` takes alerts of one scope (see :func:`routed`)."""
     if not sink.scope_kinds and not sink.watchlists:
         return True
-    if alert.scope_kind in sink.scope_kinds:
+    if scope_kind in sink.scope_kinds:
         return True
-    return alert.scope_kind == "watchlist" and alert.scope in sink.watchlists
+    return scope_kind == "watchlist" and scope in sink.watchlists

@@ -43,9 +43,17 @@ from foundation.schemas import Alert, utcnow
 from foundation.settings import Settings, SinkSettings
 from foundation.store import OutboxEntry, OutboxRow, SilenceRow, Store
 from monitor.core.lifecycle import group_alerts
-from monitor.core.outbox import MAX_GROUP, Plan, alert_entry, head_group, plan_group
+from monitor.core.outbox import (
+    MAX_GROUP,
+    Plan,
+    alert_entry,
+    head_group,
+    is_incident_subject,
+    plan_group,
+    silence_labels,
+    sink_entries,
+)
 from monitor.core.silences import Silence, parse_matchers
-from monitor.core.watchlists import routed
 from monitor.stream.notifiers import Attempt, Refreshing, Sink, make_sinks
 from monitor.stream.offload import Offload
 
@@ -172,13 +180,17 @@ class Deliverer:
     # ------------------------------------------------------------------ API
 
     async def enqueue(self, alerts: Sequence[Alert]) -> int:
-        """Persist one notification per alert and sink (idempotent), then wake the loops."""
-        entries = []
+        """Persist each alert event's notifications (idempotent), then wake the loops: per
+        alert or per incident by each sink's ``notify``, through its route
+        (``monitor.core.outbox.sink_entries``); one entry per key, listing its sinks."""
+        by_key: dict[str, OutboxEntry] = {}
+        to: dict[str, list[str]] = {}
         for a in alerts:
-            # Routes (like Alertmanager's): a sink takes the scope kinds or watchlists it asks for.
-            to = tuple(name for name, st in self.states.items() if routed(st.cfg, a))
-            if to:
-                entries.append(dataclasses.replace(alert_entry(a), sinks=to))
+            for name, st in self.states.items():
+                for e in sink_entries(a, st.cfg):
+                    by_key.setdefault(e.key, e)
+                    to.setdefault(e.key, []).append(name)
+        entries = [dataclasses.replace(e, sinks=tuple(to[k])) for k, e in by_key.items()]
         return await self.enqueue_entries(entries)
 
     async def enqueue_entries(self, entries: Sequence[OutboxEntry]) -> int:
@@ -367,8 +379,13 @@ class Deliverer:
                 if r.alert.status == "firing":
                     dead[r.subject] = r
         latest = await self._call(
-            self.store.outbox_latest_delivered, name, sorted({r.alert.fingerprint for r in group})
+            self.store.outbox_latest_delivered,
+            name,
+            sorted({r.alert.fingerprint for r in group if not is_incident_subject(r.subject)}),
         )
+        incidents = sorted({r.subject for r in group if is_incident_subject(r.subject)})
+        if incidents:
+            latest.update(await self._call(self.store.outbox_latest_by_subject, name, incidents))
         return plan_group(
             group,
             st.sink.kind,
@@ -391,9 +408,16 @@ class Deliverer:
             await self._call(self.store.outbox_set_state, plan.folded, "folded", now)
 
     async def _post(self, st: SinkState, entries: list[OutboxEntry]) -> Attempt:
-        # The firings that must go first are their own group(s), then the group itself.
-        for group in group_alerts([e.alert for e in entries]):
-            keyed = [e for e in entries if e.alert in group.alerts]
+        # The firings that must go first are their own group(s), then the group itself; an
+        # incident notification is a request of its own.
+        for e in entries:
+            if is_incident_subject(e.subject):
+                result = await st.sink.send_incident(e.alert, request_key(st.sink.name, [e]))
+                if not result.ok:
+                    return result
+        grouped = [e for e in entries if not is_incident_subject(e.subject)]
+        for group in group_alerts([e.alert for e in grouped]):
+            keyed = [e for e in grouped if e.alert in group.alerts]
             result = await st.sink.send_group(group, request_key(st.sink.name, keyed))
             if not result.ok:
                 return result
@@ -433,20 +457,31 @@ class Deliverer:
     async def _rearm(self, st: SinkState, silences: list[Silence], now: datetime) -> None:
         """A firing held back by a silence that no longer applies goes out (if its episode
         has not resolved and it is within its age limit), as with Alertmanager."""
-        from monitor.core.silences import alert_labels, silenced_by
+        from monitor.core.silences import silenced_by
 
         held = await self._call(self.store.outbox_rows, st.sink.name, ("silenced",), limit=MAX_ROWS)
         firing = [r for r in held if r.alert.status == "firing" and r.deadline_at > now]
         if not firing:
             return
-        states = await self._call(
-            self.store.outbox_states, st.sink.name, sorted({r.subject for r in firing})
+        subjects = sorted({r.subject for r in firing})
+        states = await self._call(self.store.outbox_states, st.sink.name, subjects)
+        # An incident subject has an episode per open or re-flare: resolved means resolved
+        # after this firing.
+        ended = await self._call(
+            self.store.outbox_latest_by_subject,
+            st.sink.name,
+            [s for s in subjects if is_incident_subject(s)],
+            states=None,
+            status="resolved",
         )
         back = []
         for r in firing:
-            a = r.alert
-            labels = alert_labels(a.rule, a.scope_kind, a.scope, a.fingerprint)
-            if (r.subject, "resolved") in states:
+            labels = silence_labels(r.subject, r.alert)
+            if is_incident_subject(r.subject):
+                end = ended.get(r.subject)
+                if end is not None and end >= r.alert.updated_at:
+                    continue
+            elif (r.subject, "resolved") in states:
                 continue
             if silenced_by(labels, silences, now, self.watchlists) is None:
                 back.append(r.id)

@@ -1,9 +1,9 @@
 """Sending alert groups to sinks over HTTP (httpx, async): rendering, signing, one attempt.
 
 Each :class:`Sink` renders a group into requests (one per group, or one per alert for
-PagerDuty), signs webhook bodies, takes a token from its bucket (``max_per_minute``) and POSTs
-once. Retries, ordering, age limits and dead letters are the outbox's
-(``monitor/stream/delivery.py``): an attempt only says what happened.
+PagerDuty) or an incident notification into one request, signs webhook bodies, takes a token
+from its bucket (``max_per_minute``) and POSTs once. Retries, ordering, age limits and dead
+letters are the outbox's (``monitor/stream/delivery.py``): an attempt only says what happened.
 
 Secrets (HMAC keys, PagerDuty routing keys, Slack webhook URLs) are read from the environment
 variable a sink names and never logged: errors name the sink and the HTTP status or exception
@@ -25,6 +25,12 @@ from foundation import metrics
 from foundation.errors import ConfigError
 from foundation.schemas import Alert
 from foundation.settings import SinkSettings
+from monitor.core.incident_payloads import (
+    incident_alertmanager_payload,
+    incident_pagerduty_event,
+    incident_slack_message,
+    incident_webhook_payload,
+)
 from monitor.core.lifecycle import AlertGroup
 from monitor.core.payloads import (
     SIGNATURE_HEADER,
@@ -156,6 +162,23 @@ class Sink:
             payload = webhook_payload(group)
         return [Request(group.alerts, body_bytes(payload))]
 
+    def incident_request(self, a: Alert) -> Request:
+        """One incident notification (``a`` carries its ``incident_notice``)."""
+        kind = self.cfg.kind
+        payload: dict[str, Any]
+        if kind == "pagerduty":
+            assert self.secret is not None
+            payload = incident_pagerduty_event(a, self.secret)
+        elif kind == "alertmanager":
+            payload = incident_alertmanager_payload(a, self.name, self.external_url)
+        elif kind == "slack":
+            payload = incident_slack_message(a)
+        elif kind == "webhook":
+            payload = incident_webhook_payload(a)
+        else:  # alertmanager_api keeps its member alerts (monitor.core.outbox)
+            raise ValueError(f"sink kind {kind} takes no incident notifications")
+        return Request((a,), body_bytes(payload))
+
     def headers(self, body: bytes, idempotency_key: str | None = None) -> dict[str, str]:
         h = {"Content-Type": "application/json", "User-Agent": "finpulse-notifier/1"}
         if idempotency_key:
@@ -196,6 +219,10 @@ class Sink:
             if not got.ok:
                 return got
         return Attempt(True)
+
+    async def send_incident(self, a: Alert, idempotency_key: str | None = None) -> Attempt:
+        """One incident notification, one request."""
+        return await self.post(self.incident_request(a), idempotency_key)
 
 
 def make_sinks(

@@ -25,11 +25,10 @@ pytestmark = pytest.mark.integration
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
 
-@pytest.fixture(scope="module")
-def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+def _alertmanager(group_by: list[str]) -> Iterator[tuple[servers.Alertmanager, Receiver]]:
     hook = Receiver().start()
     try:
-        am = servers.Alertmanager().start(hook.url, group_by=["alertname"])
+        am = servers.Alertmanager().start(hook.url, group_by=group_by)
     except servers.ServerUnavailable as exc:
         hook.stop()
         servers.unavailable(exc)
@@ -38,10 +37,23 @@ def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
     hook.stop()
 
 
-def alert(scope: str, status: str = "firing") -> Alert:
+@pytest.fixture(scope="module")
+def alertmanager() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+    yield from _alertmanager(["alertname"])
+
+
+@pytest.fixture(scope="module")
+def alertmanager_by_incident() -> Iterator[tuple[servers.Alertmanager, Receiver]]:
+    """The route docs/alerts.md ships for incident mode: group_by ['incident']."""
+    yield from _alertmanager(["incident"])
+
+
+def alert(
+    scope: str, status: str = "firing", rule: str = "negative_surge", incident: str = ""
+) -> Alert:
     return Alert(
-        fingerprint=fingerprint("negative_surge", "topic", scope),
-        rule="negative_surge",
+        fingerprint=fingerprint(rule, "topic", scope),
+        rule=rule,
         scope_kind="topic",
         scope=scope,
         status=status,
@@ -50,7 +62,8 @@ def alert(scope: str, status: str = "firing") -> Alert:
         updated_at=T0 + timedelta(minutes=20 if status == "resolved" else 5),
         figures={"negative_share": 0.6, "count": 40.0},
         dashboard_url=f"http://dash.example/topic/{scope}",
-        summary=f"negative_surge on topic {scope}",
+        summary=f"{rule} on topic {scope}",
+        incident=incident,
     )
 
 
@@ -116,4 +129,41 @@ async def scenario(am: servers.Alertmanager, hook: Receiver, store: Store) -> No
     assert resolved, notifications(hook)
     assert sorted(a["labels"]["scope"] for a in resolved[0]["alerts"]) == ["banks", "crypto"]
     assert all(a["status"] == "resolved" for a in resolved[0]["alerts"])
+    await d.aclose()
+
+
+def test_alerts_of_one_incident_are_one_alertmanager_notification(
+    alertmanager_by_incident, tmp_path
+):
+    asyncio.run(by_incident(*alertmanager_by_incident, Store(f"sqlite:///{tmp_path}/s.db")))
+
+
+async def by_incident(am: servers.Alertmanager, hook: Receiver, store: Store) -> None:
+    # Incident mode (the default) keeps member alerts for this kind, labelled incident=<id>:
+    # two rules on two scopes of one story, and an unrelated alert of another incident.
+    sink = SinkSettings(name="am", kind="alertmanager_api", url=am.base, resend_s=1.0)
+    d = Deliverer([sink], store, env={}, poll_s=0.2)
+    story = [
+        alert("crypto", incident="inc-ftx"),
+        alert("banks", rule="attention", incident="inc-ftx"),
+    ]
+    await d.enqueue([*story, alert("energy", incident="inc-oil")])
+    assert await d.drain(20)
+
+    def ftx_whole() -> list[dict]:
+        return [
+            n
+            for n in notifications(hook)
+            if n["groupLabels"] == {"incident": "inc-ftx"} and len(n["alerts"]) == 2
+        ]
+
+    # One group per incident (a member arriving after group_wait is in the group's next
+    # notification, Alertmanager's group_interval).
+    (ftx, *_) = await asyncio.to_thread(wait_for, ftx_whole)
+    assert sorted(a["labels"]["alertname"] for a in ftx["alerts"]) == [
+        "attention",
+        "negative_surge",
+    ]
+    groups = {json.dumps(n["groupLabels"], sort_keys=True) for n in notifications(hook)}
+    assert groups == {'{"incident": "inc-ftx"}', '{"incident": "inc-oil"}'}
     await d.aclose()

@@ -21,11 +21,12 @@ import pytest
 from monitor_receivers import Receiver, free_port
 from sqlalchemy import select
 
-from foundation.schemas import Alert
-from foundation.settings import SinkSettings
+from foundation.schemas import Alert, Document, ScoredDocument
+from foundation.settings import AlertSettings, RuleSettings, Settings, SinkSettings, WindowSettings
 from foundation.store import Store, dead_letters
 from monitor.core.lifecycle import fingerprint
 from monitor.core.outbox import alert_entry
+from monitor.core.pipeline import AlertPipeline
 from monitor.stream.delivery import Deliverer
 
 pytestmark = pytest.mark.integration
@@ -407,3 +408,79 @@ def test_sinks_get_only_the_alerts_their_routes_ask_for(tmp_path):
         "all",
     }
     assert len(store.outbox_rows("desk", ("pending", "delivered"))) == 1
+
+
+def _burst_alerts() -> list[Alert]:
+    """A real burst through the pure pipeline: one topic's headlines turn negative and
+    raise alerts on the topic, its source and ``all`` (one incident), then calm down."""
+    rule = RuleSettings(scopes=["topic", "source", "all"], span_windows=1)
+    p = AlertPipeline(
+        Settings(
+            windows=WindowSettings(size_s=300, allowed_lateness_s=0),
+            alerts=AlertSettings(rules=[rule], dashboard_url="http://dash"),
+        )
+    )
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    neg = {"negative": 0.8, "neutral": 0.15, "positive": 0.05}
+    neu = {"negative": 0.1, "neutral": 0.8, "positive": 0.1}
+    out: list[Alert] = []
+    windows = [(20, 3)] * 24 + [(30, 20)] * 3 + [(20, 3)] * 8  # calm, a surge, calm
+    for w, (n, k) in enumerate([*windows, (1, 0)]):
+        for i in range(n):
+            doc = Document(
+                id=f"d-{w}-{i}",
+                source="Wire",
+                title=f"Bank headline {w}-{i}",
+                link=f"https://news.example/{w}-{i}",
+                published=base + timedelta(seconds=w * 300 + i * 300 // n),
+            )
+            probs = neg if i < k else neu
+            p.add(
+                ScoredDocument(
+                    document=doc,
+                    topic="banking",
+                    topic_probs={"banking": 1.0},
+                    sentiment="negative" if i < k else "neutral",
+                    sentiment_probs=probs,
+                    model="test",
+                )
+            )
+            out += p.advance().alerts
+    return out
+
+
+def test_a_burst_of_one_incident_is_one_firing_and_one_resolved_in_incident_mode(tmp_path):
+    alerts = _burst_alerts()
+    firing = [a for a in alerts if a.status == "firing"]
+    resolved = [a for a in alerts if a.status == "resolved"]
+    assert len(firing) >= 3 and len(resolved) == len(firing)  # topic, source, all
+    assert len({a.incident for a in alerts}) == 1
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    per_incident, per_alert = Receiver().start(), Receiver().start()
+    d = Deliverer(
+        [sink("risk", per_incident.url), sink("raw", per_alert.url, notify="alert")],
+        store,
+        env=ENV,
+        poll_s=0.2,
+        lease_s=5,
+    )
+    # The resolveds a second later, and the whole burst again (a Kafka redelivery).
+    steps = [(0.0, firing), (1.0, resolved), (1.5, alerts)]
+    try:
+        asyncio.run(_timeline(d, steps, run_s=3.5))
+    finally:
+        per_incident.stop()
+        per_alert.stop()
+    bodies = [json.loads(r["body"]) for r in per_incident.requests if r["status"] == 200]
+    assert [(b["kind"], b["status"], b["incident"]["event"]) for b in bodies] == [
+        ("incident", "firing", "opened"),
+        ("incident", "resolved", "closed"),
+    ]
+    scopes = sorted(f"{a.scope_kind}:{a.scope}" for a in firing)
+    assert all(b["incident"]["scopes"] == scopes for b in bodies)
+    assert all(b["incident"]["id"] == alerts[0].incident for b in bodies)
+    assert bodies[0]["incident"]["evidence"][0]["title"].startswith("Bank headline")
+    # notify = "alert" keeps one notification per alert event, each once.
+    got = sorted((s, st) for s, st, _ in notifications(per_alert))
+    assert got == sorted((a.scope, a.status) for a in alerts)
+    assert store.outbox_counts() == {("risk", "delivered"): 2, ("raw", "delivered"): len(alerts)}

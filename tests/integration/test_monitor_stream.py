@@ -240,7 +240,10 @@ def test_surge_fires_once_across_a_worker_restart_and_resolves(tmp_path):
 
         events = pd.ok_bodies()
         assert [e["event_action"] for e in events] == ["trigger", "resolve"]
-        assert events[0]["dedup_key"] == events[1]["dedup_key"] == firing["fingerprint"]
+        # Incident mode (the default): PagerDuty's dedup_key is the incident; the close
+        # after the restart came from the incident state the second worker resumed.
+        assert events[0]["dedup_key"] == events[1]["dedup_key"] == firing["incident"]
+        assert [b["incident"]["event"] for b in hook.ok_bodies()] == ["opened", "closed"]
         assert len(slack.ok_bodies()) == 2 and "blocks" in slack.ok_bodies()[0]
         assert "resumed alert state" in (tmp_path / "worker2.log").read_text()
         assert "retrying" in (tmp_path / "worker1.log").read_text()  # Slack was really down

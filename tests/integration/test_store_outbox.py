@@ -76,6 +76,14 @@ def test_delivered_dead_requeue_and_the_dashboard_tables(store_url):
         (firing.subject, "firing"): "delivered",
         (firing.subject, "resolved"): "delivered",
     }
+    # Per subject (an incident's episodes share one): newest delivered, or of one status.
+    assert s.outbox_latest_by_subject("a", [firing.subject]) == {
+        firing.subject: resolved.alert.updated_at
+    }
+    assert s.outbox_latest_by_subject("a", [firing.subject], states=None, status="firing") == {
+        firing.subject: firing.alert.updated_at
+    }
+    assert s.outbox_latest_by_subject("a", []) == {}
     with s.engine.connect() as conn:
         assert conn.execute(select(dead_letters)).all() == []
         assert {r[0] for r in conn.execute(select(deliveries.c.state))} == {"delivered"}

@@ -75,6 +75,13 @@ def test_backtest_finds_the_surge_and_is_deterministic(tmp_path):
     assert a["peak"]["negative_share"] > 0.5
     assert a["evidence"] and "collapse" in a["evidence"][0]["title"]
     assert a["fingerprint"] and a["dashboard_url"].startswith("http")
+    # What one sink would be sent: an open and a close per incident in incident mode.
+    by_mode = data["notifications_by_mode"]
+    assert by_mode["alert"] == data["notifications"]
+    assert by_mode["alert_requests"] <= by_mode["alert"]
+    closed = [i for i in data["incidents"] if i["endsAt"]]
+    assert by_mode["incident"] >= len(data["incidents"]) + len(closed)
+    assert by_mode["incident"] < by_mode["alert"]
     text = html.read_text()
     assert "plotly" in text and len(text) > 100_000  # self-contained (plotly.js inlined)
 
@@ -84,6 +91,7 @@ def test_backtest_human_output(tmp_path):
     write_archive(path)
     out = run([str(path), "--model", "baseline"])
     assert "840 documents" in out and "topic:financials" in out
+    assert 'notify = "incident" gets' in out
 
 
 def write_crypto_archive(path):
