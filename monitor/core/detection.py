@@ -197,6 +197,11 @@ class DetectorState:
     span: list[tuple[int, int]] = field(default_factory=list)
     # Gamma-Poisson rates of the count rules (negative_count, attention); None for the others.
     rate: RateState | None = None
+    # Running sums of ``span`` kept by ``step`` (integers, so exactly the re-summed values):
+    # [span_windows, n, k] for the share and volume rules, [span_windows, n, k, n before,
+    # k before] for the count rules, whose two 72-window spans were re-summed at every step.
+    # Derived, never dumped: None (new, restored or edited span) makes ``step`` re-sum.
+    sums: list[int] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -249,10 +254,8 @@ def step(
     firing: at the start of a run every scope looks new."""
     if rule.kind in COUNT_KINDS:
         return _step_counts(rule, state, count, negative, windows_per_day, warming)
-    state.span.append((count, negative))
-    del state.span[: -rule.span_windows]
-    n = sum(c for c, _ in state.span)
-    k = sum(x for _, x in state.span)
+    state.sums = sums = _push_window(state.span, state.sums, rule.span_windows, 1, count, negative)
+    n, k = sums[1], sums[2]
     a = assess(rule, state.baseline, n, k, len(state.span))
     state.recent.append(1 if a.hot else 0)
     del state.recent[: -rule.persistence_n]
@@ -289,13 +292,11 @@ def _step_counts(
     if state.rate is None:
         state.rate = RateState()
     s = rule.span_windows
-    state.span.append((count, negative))
-    del state.span[: -2 * s]
-    current = state.span[-s:]
-    n = sum(c for c, _ in current)
-    k = sum(x for _, x in current)
+    span = state.span
+    state.sums = sums = _push_window(span, state.sums, s, 2, count, negative)
+    n, k = sums[1], sums[2]
     hot, warm, figures = assess_counts(
-        rule, state.rate, n, k, len(current), windows_per_day, state.baseline.windows
+        rule, state.rate, n, k, min(len(span), s), windows_per_day, state.baseline.windows
     )
     state.baseline.windows += 1
     figures["baseline_windows"] = float(state.baseline.windows)
@@ -309,8 +310,7 @@ def _step_counts(
     if len(state.span) > s:
         # The window that just left the span joins the baseline (a quarter of the weight
         # while the scope is hot); the span before the current one gives the variance.
-        left_n, left_k = state.span[-s - 1]
-        before = state.span[:-s]
+        left_n, left_k = span[-s - 1]
         # Down-weighted while the counts are unusual, negative evidence or not: the baseline
         # should not learn a burst as the new normal.
         unusual = max(figures.get("attention_surprise", 0.0), figures["negative_surprise"])
@@ -318,12 +318,12 @@ def _step_counts(
         down = not warming and (hot or unusual >= rule.surprise / 2)
         weight = HOT_WINDOW_WEIGHT if down else 1.0
         # The span-count variance only from full spans (a partial one scaled up is noise).
-        full = len(before) == s
+        full = len(span) == 2 * s
         state.rate.update(
             left_n,
             left_k,
-            sum(c for c, _ in before) if full else None,
-            sum(x for _, x in before) if full else None,
+            sums[3] if full else None,
+            sums[4] if full else None,
             alpha_for(rule.baseline_halflife_windows) * weight,
         )
     figures["hot_windows"] = float(hot_windows)
@@ -335,3 +335,39 @@ def _step_counts(
         figures=figures,
         hot_since=hot_since,
     )
+
+
+def _push_window(
+    span: list[tuple[int, int]],
+    sums: list[int] | None,
+    s: int,
+    spans: int,
+    count: int,
+    negative: int,
+) -> list[int]:
+    """Append a window to ``span``, which keeps ``spans * s`` windows (the span of ``s``
+    windows; for the count rules also the one before it), and return the sums ``[s, n, k]``
+    (plus ``n before, k before`` for two spans): ``sums`` updated by the windows that moved,
+    or re-summed when it is missing or was kept for another span (the same integers)."""
+    if sums is None or len(sums) != 1 + 2 * spans or sums[0] != s or len(span) > spans * s:
+        span.append((count, negative))
+        del span[: -spans * s]
+        cur, before = span[-s:], span[:-s]
+        out = [s, sum(c for c, _ in cur), sum(x for _, x in cur)]
+        if spans == 2:
+            out += [sum(c for c, _ in before), sum(x for _, x in before)]
+        return out
+    if len(span) == spans * s:  # the oldest window leaves
+        c0, x0 = span.pop(0)
+        sums[2 * spans - 1] -= c0
+        sums[2 * spans] -= x0
+    span.append((count, negative))
+    sums[1] += count
+    sums[2] += negative
+    if spans == 2 and len(span) > s:  # the window s back moves to the span before
+        c1, x1 = span[-s - 1]
+        sums[1] -= c1
+        sums[2] -= x1
+        sums[3] += c1
+        sums[4] += x1
+    return sums

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as hst
 from monitor_helpers import T0, scored
 
 from foundation.settings import AlertSettings, RuleSettings, Settings, WindowSettings
@@ -216,3 +219,48 @@ def test_state_dumps_forget_closed_windows():
     p.add(scored("b", 10 * SIZE, "neutral", source="Other"))
     p.advance()
     assert p.take_changes()["source:Rare"] is None  # closed: the table key is deleted
+
+
+# -- running span sums ---------------------------------------------------------------------
+SUM_RULES = [
+    RuleSettings(name="share", kind="negative_share", span_windows=3, min_count=2),
+    RuleSettings(name="volume", kind="volume", span_windows=4, min_count=2),
+    RuleSettings(name="count", kind="negative_count", span_windows=3, min_negative=1, surprise=2.0),
+    RuleSettings(name="attention", kind="attention", span_windows=2, min_negative=1),
+]
+
+
+def _resummed(span, s: int, kind: str) -> list[int]:
+    if kind in ("negative_share", "volume"):
+        return [s, sum(c for c, _ in span), sum(x for _, x in span)]
+    cur, before = span[-s:], span[:-s]
+    return [
+        s,
+        *(sum(v[i] for v in cur) for i in (0, 1)),
+        *(sum(v[i] for v in before) for i in (0, 1)),
+    ]
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    rule_index=hst.integers(0, len(SUM_RULES) - 1),
+    windows=hst.lists(
+        hst.tuples(hst.integers(0, 30), hst.integers(0, 30), hst.booleans()), max_size=40
+    ),
+)
+def test_running_span_sums_equal_the_resummed_spans(rule_index, windows):
+    """``step`` keeps the span sums running; a twin detector that re-sums at every step
+    (its sums dropped, as after a restore) takes the same decisions and state, and the
+    running sums always equal the sums of the span. Restarts from dumps in between."""
+    rule = SUM_RULES[rule_index]
+    running, resummed = DetectorState(), DetectorState()
+    for count, neg, restart in windows:
+        neg = min(neg, count)
+        if restart:
+            running = DetectorState.from_dict(running.to_dict())
+        resummed.sums = None
+        a = step(rule, running, count, neg)
+        b = step(rule, resummed, count, neg)
+        assert a == b
+        assert running == resummed
+        assert running.sums == _resummed(running.span, rule.span_windows, rule.kind)
