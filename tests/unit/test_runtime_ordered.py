@@ -100,3 +100,58 @@ def test_faust_consumer_still_has_what_the_guard_reads() -> None:
     for attr in ("_committed_offset", "_unacked_messages", "_gap"):
         assert f"self.{attr}" in init, attr
     assert "offset not in acked_index" in inspect.getsource(Consumer.ack)
+
+
+def test_the_agent_side_drops_a_hole_seeks_back_without_waiting_and_keeps_acks_out() -> None:
+    """monitor/stream/ordered.py against a stand-in for Faust's consumer."""
+    import asyncio
+    from collections import namedtuple
+    from types import SimpleNamespace
+
+    from intervaltree import IntervalTree
+
+    from monitor.stream.ordered import OrderedInput
+
+    tp = namedtuple("TP", "topic partition")("documents", 0)
+
+    class Msg:  # hashable by identity, as Faust's messages are
+        def __init__(self, offset: int) -> None:
+            self.tp, self.offset, self.acked = tp, offset, False
+
+    seeks: list[int] = []
+    release = asyncio.Event()
+
+    async def seek(part, offset):  # held until released: the agent must not wait for it
+        await release.wait()
+        seeks.append(offset)
+
+    gap = IntervalTree()
+    gap.addi(11, 16)  # what Faust's fetch loop records when it hands over 15 after 10
+    consumer = SimpleNamespace(
+        _committed_offset={tp: 10}, _unacked_messages=set(), _gap={tp: gap}, seek=seek
+    )
+
+    def ev(offset):
+        msg = Msg(offset)
+        consumer._unacked_messages.add(msg)
+        return SimpleNamespace(message=msg)
+
+    async def run() -> None:
+        guard = OrderedInput(SimpleNamespace(consumer=consumer), "classify")
+        first = [ev(10), ev(15), ev(16)]
+        kept = guard.filter(first)
+        assert [e.message.offset for e in kept] == [10]
+        # The dropped records count as acked for Faust (so its ack leaves them out) and are
+        # no longer unacked or part of a gap it could commit past.
+        assert [e.message.acked for e in first] == [False, True, True]
+        assert consumer._unacked_messages == {first[0].message}
+        await asyncio.sleep(0)
+        assert not gap  # chopped before the seek
+        assert seeks == []  # started, not awaited
+        release.set()
+        await asyncio.sleep(0.01)
+        assert seeks == [11]
+        again = guard.filter([ev(o) for o in range(11, 17)])
+        assert [e.message.offset for e in again] == list(range(11, 17))
+
+    asyncio.run(run())
