@@ -13,6 +13,11 @@ partition's documents can fall behind the watermark while the partition is read 
   each record (its Kafka timestamp), so a worker catching up on a backlog judges idleness by
   when records were produced, not by how fast it reads them. A partition never seen counts
   as having arrived with the first record of any partition.
+- **Lag**: a partition whose consumer still had unread records when its last batch was
+  taken (:meth:`lag`, from the consumer's end offset) is never idle, whatever the arrival
+  times say: a worker catching up on a backlog reads its partitions unevenly, and arrival
+  time alone made the partition read last look idle and its documents late (Kafka Streams'
+  ``max.task.idle.ms`` waits the same way for a partition with known lag).
 - **Jumps**: a record more than ``max_jump_s`` of event time ahead of its partition's clock
   is *held*: it does not move the clock. When ``confirm`` records in a row all jump, the
   partition really moved on (a feed back after a long gap): the held records are released in
@@ -58,6 +63,7 @@ class PartitionClock(Generic[T]):
 
     max_ts: float | None = None
     last_arrival: float | None = None
+    behind: bool = False  # unread records were left when its last batch was taken
     held: list[_Held[T]] = field(default_factory=list)
 
 
@@ -140,6 +146,18 @@ class PartitionWatermarks(Generic[T]):
             return [(item, "too-old")]
         return self.observe(partition, ts, arrival, item)
 
+    def lag(self, partition: Hashable, unread: int | None) -> None:
+        """``partition``'s consumer had ``unread`` records left after the batch just taken
+        (None: not known, e.g. an older worker). Call before the batch's records.
+
+        The clock is not advanced here: setting the flag can only hold it, and clearing it
+        must wait for the batch's own records, which refresh the partition's arrival first
+        (else the partition would look idle for an instant and its records be late)."""
+        part = self.parts.get(partition)
+        if part is None:
+            part = self.parts[partition] = PartitionClock()
+        part.behind = unread is not None and unread > 0
+
     def tick(self, arrival: float) -> None:
         """Arrival time passed without records (e.g. an empty poll): idleness may advance."""
         if self.arrival is None or arrival > self.arrival:
@@ -162,7 +180,7 @@ class PartitionWatermarks(Generic[T]):
         out = []
         for p, part in self.parts.items():
             last = part.last_arrival if part.last_arrival is not None else self.first_arrival
-            if last is not None and last > horizon:
+            if part.behind or (last is not None and last > horizon):
                 out.append(p)
         return out
 
@@ -185,7 +203,13 @@ class PartitionWatermarks(Generic[T]):
             "first": self.first_arrival,
             "outliers": self.outliers,
             "parts": [
-                [p, c.max_ts, c.last_arrival, [[h.ts, item_dump(h.item)] for h in c.held]]
+                [
+                    p,
+                    c.max_ts,
+                    c.last_arrival,
+                    [[h.ts, item_dump(h.item)] for h in c.held],
+                    c.behind,
+                ]
                 for p, c in self.parts.items()
             ],
         }
@@ -197,9 +221,12 @@ class PartitionWatermarks(Generic[T]):
         self._clock = d.get("clock")
         self.outliers = int(d.get("outliers", 0))
         self.arrival = self.first_arrival = None
-        for p, max_ts, _last, held in d.get("parts", []):
+        for p, max_ts, _last, held, *rest in d.get("parts", []):
             key = tuple(p) if isinstance(p, list) else p
+            # A partition behind at the crash is behind still (its records are not going
+            # anywhere); older dumps have no flag.
             self.parts[key] = PartitionClock(
                 max_ts=max_ts,
+                behind=bool(rest and rest[0]),
                 held=[_Held(float(ts), item_load(it)) for ts, it in held],
             )

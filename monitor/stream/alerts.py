@@ -255,19 +255,19 @@ def register(
             batches = []
             for ev in events:
                 try:
-                    part, offsets, docs, bad, arrival = read_batch(ev.value)
+                    part, offsets, docs, bad, arrival, unread = read_batch(ev.value)
                 except SchemaError as exc:
                     counters["bad"] += 1
                     log.error("dropping undecodable aggregation record: %s", exc)
                     continue
                 counters["bad"] += bad
                 stamp = arrival if arrival is not None else ev.message.timestamp
-                batches.append((ev.message.offset, stamp, part, offsets, docs))
+                batches.append((ev.message.offset, stamp, part, offsets, docs, unread))
             # Every document is stored, redelivered ones too (idempotent upserts: the crash may
             # have come between the changelog and the store), while the windows are updated.
-            all_docs = [d for *_, docs in batches for d in docs]
+            all_docs = [d for b in batches for d in b[4]]
             stored = asyncio.ensure_future(pool.run(store.upsert_scored, all_docs))
-            for offset, stamp, part, offsets, docs in batches:
+            for offset, stamp, part, offsets, docs, unread in batches:
                 if last is not None and offset <= last:
                     # Applied before a restart (the changelog has it): not again, not late.
                     counters["redelivered"] += len(docs)
@@ -275,6 +275,9 @@ def register(
                     continue
                 last = offset
                 arrival = stamp or time.time()
+                # A partition read behind its end offset holds the clock (lag-aware idleness).
+                for other, n in (unread or {}).items():
+                    wm.lag(other, n)
                 key = str(part)
                 for doc, doc_offset in zip(docs, offsets, strict=True):
                     if doc_offset is not None:

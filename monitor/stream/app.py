@@ -28,7 +28,7 @@ from foundation.store import Store
 from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
-from monitor.stream.lag import register_lag
+from monitor.stream.lag import register_lag, unread_report
 from monitor.stream.memtrace import register_memtrace
 from monitor.stream.ordered import OrderedInput
 from monitor.stream.sender import Sender
@@ -227,6 +227,9 @@ def create_app(
         await model.engine()
 
     ordered = OrderedInput(app, "classify")
+    # Last documents offset classified per partition: with the consumer's end offsets, how
+    # far behind each partition is (the aggregation's lag-aware idleness).
+    done: dict[int, int] = {}
 
     @app.agent(topics.documents, name="classify")
     async def classify(stream: Any) -> None:
@@ -267,6 +270,9 @@ def create_app(
                     offs, bl = by_part.setdefault(part, ([], []))
                     offs.append(offset)
                     bl.append(blob)
+                for part, (offs, _) in by_part.items():
+                    done[part] = max(offs[-1], done.get(part, -1))
+                unread = unread_report(app.consumer, events[0].message.topic, done)
                 # All queued, then all acks awaited (monitor.stream.sender).
                 await data_sender.send_all(
                     [
@@ -278,7 +284,7 @@ def create_app(
                             (
                                 topics.aggregate,
                                 b"p%d" % part,
-                                batch_value(part, offs, bl, arrived.get(part)),
+                                batch_value(part, offs, bl, arrived.get(part), unread),
                             )
                             for part, (offs, bl) in by_part.items()
                         ),

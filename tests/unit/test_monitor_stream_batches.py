@@ -28,24 +28,32 @@ def sd(doc_id: str) -> ScoredDocument:
 def test_batch_round_trip_keeps_partition_offsets_and_order():
     docs = [sd(f"d{i}") for i in range(5)]
     value = batch_value(3, [10, 11, 12, 15, 20], [d.to_bytes() for d in docs], 1669852800.25)
-    part, offsets, back, bad, arrival = read_batch(value)
+    part, offsets, back, bad, arrival, _ = read_batch(value)
     assert (part, offsets, bad, arrival) == (3, [10, 11, 12, 15, 20], 0, 1669852800.25)
     assert [d.id for d in back] == [d.id for d in docs]
     assert back == docs
     # Without the documents' arrival, the aggregation uses its record's own timestamp.
     assert read_batch(batch_value(3, [10], [docs[0].to_bytes()])).arrival is None
+    # Unread records of the partition ride along; absent means not known.
+    lag = {3: 42, 0: 0, 11: 7}
+    assert read_batch(batch_value(3, [10], [docs[0].to_bytes()], 5.0, lag)).unread == lag
+    assert read_batch(batch_value(3, [10], [docs[0].to_bytes()], 5.0, {})).unread == {}
+    assert read_batch(value).unread is None
+    # The slow path (a bad document in the record) keeps it too.
+    slow = batch_value(3, [10, 11], [docs[0].to_bytes(), b'{"document": {}}'], 5.0, {3: 7})
+    assert read_batch(slow).unread == {3: 7} and read_batch(slow).bad == 1
 
 
 def test_one_bad_document_costs_only_itself():
     good = [sd("a").to_bytes(), b'{"document": {"id": ""}}', sd("c").to_bytes()]
-    part, offsets, back, bad, _ = read_batch(batch_value(1, [5, 6, 7], good, 5.0))
+    part, offsets, back, bad, *_ = read_batch(batch_value(1, [5, 6, 7], good, 5.0))
     assert part == 1 and bad == 1
     assert [d.id for d in back] == ["a", "c"]
     assert offsets == [5, 7]
 
 
 def test_older_one_document_records_still_read():
-    part, offsets, back, bad, _ = read_batch(sd("x").to_bytes())
+    part, offsets, back, bad, *_ = read_batch(sd("x").to_bytes())
     assert part == LEGACY_PARTITION and offsets == [None] and back[0].id == "x" and bad == 0
 
 

@@ -118,6 +118,54 @@ def test_dump_load_round_trip_restarts_arrivals():
     assert back.clock == 1500.0
 
 
+def test_partition_with_unread_records_is_never_idle():
+    # A backlog read unevenly: partition 0 is read 60 s of arrivals ahead of partition 1.
+    w = wm()
+    w.lag(0, 100)
+    w.observe(0, 1000.0, 0.0, "a")
+    w.lag(1, 100)
+    w.observe(1, 1000.0, 0.0, "b")
+    for i in range(1, 7):
+        w.lag(0, 100 - i)
+        w.observe(0, 1000.0 + 10 * i, 10.0 * i, f"a{i}")
+    assert w.active() == [0, 1]  # 1 is 60 s behind in arrivals, but it has unread records
+    assert w.clock == 1000.0
+    # Its last batch is not late: clearing the flag waits for the batch's own records...
+    w.lag(1, 0)
+    assert w.clock == 1000.0
+    assert w.observe(1, 1010.0, 10.0, "b1") == [("b1", "apply")]
+    # ... and, caught up, it was quiet from 10 s to 60 s of arrivals: idle by time again.
+    assert w.active() == [0]
+    assert w.clock == 1060.0
+    # Without the flag, the same reading had left partition 1 behind the clock.
+    old = wm()
+    old.observe(0, 1000.0, 0.0, "a")
+    old.observe(1, 1000.0, 0.0, "b")
+    for i in range(1, 7):
+        old.observe(0, 1000.0 + 10 * i, 10.0 * i, f"a{i}")
+    assert old.clock == 1060.0  # partition 1 idle by arrivals: its next record (1010) late
+
+
+def test_unread_flag_survives_a_restart():
+    w = wm()
+    w.lag(0, 0)
+    w.observe(0, 1000.0, 0.0, "a")
+    w.lag(1, 5000)
+    w.observe(1, 900.0, 0.0, "b")
+    back: PartitionWatermarks[str] = wm()
+    back.load(w.dump())
+    back.observe(0, 2000.0, 9000.0, "c")
+    back.observe(0, 3000.0, 9100.0, "d")  # 100 s of arrivals: 1 would be idle by time alone
+    assert back.active() == [0, 1]
+    assert back.clock == 900.0
+    # Dumps of older versions have no flag (4 fields per partition).
+    old = w.dump()
+    old["parts"] = [row[:4] for row in old["parts"]]
+    again: PartitionWatermarks[str] = wm()
+    again.load(old)
+    assert not any(c.behind for c in again.parts.values())
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError):
         PartitionWatermarks((0,), idle_s=0)
@@ -167,6 +215,28 @@ def test_in_order_partitions_never_fall_behind_the_clock(streams, order):
             assert w.clock >= prev
         prev = w.clock
     assert applied == sum(len(s) for s in streams)
+
+
+@given(streams=partition_streams, order=st.randoms(use_true_random=False))
+@settings(max_examples=200, deadline=None)
+def test_backlog_read_unevenly_never_falls_behind_the_clock(streams, order):
+    """A backlog: each partition's records were published as they happened (arrival = event
+    time, hours of it), then read in any interleaving with a 30 s idle timeout, each batch
+    saying how many records of each partition remain: none is ever behind the clock."""
+    w: PartitionWatermarks[tuple[int, int]] = PartitionWatermarks(
+        range(len(streams)), idle_s=30.0, max_jump_s=1e9
+    )
+    cursors = [0] * len(streams)
+    pending = [p for p, s in enumerate(streams) for _ in s]
+    order.shuffle(pending)
+    for p in pending:
+        ts = float(streams[p][cursors[p]])
+        cursors[p] += 1
+        for q, s in enumerate(streams):
+            w.lag(q, len(s) - cursors[q])
+        if w.clock is not None:
+            assert ts >= w.clock
+        w.observe(p, ts, ts, (p, cursors[p]))
 
 
 @given(
