@@ -2,9 +2,10 @@
 
 The headlines are the team's own: situation patterns written and labelled by hand (the rules
 are in docs/labelling.md), filled with invented or generic entity names and numbers from a
-seeded generator, plus headlines written out one by one (``HANDWRITTEN``), so the set is
-reproducible and names no real company. Nothing here is
-copied or paraphrased from an evaluation set.
+seeded generator, plus headlines written out one by one (``HANDWRITTEN``, ``HANDWRITTEN_2``
+and the larger third batch kept as data in ``models/data/analyst_headlines_written.csv``:
+text, sentiment, topic), so the set is reproducible and names no real company. Nothing here
+is copied or paraphrased from an evaluation set.
 
     python scripts/analyst_headlines.py            # rewrites models/data/analyst_headlines*.csv
 
@@ -20,6 +21,7 @@ import random
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "models" / "data"
+WRITTEN = OUT / "analyst_headlines_written.csv"  # the third, larger handwritten batch
 PER_PATTERN = 4  # instances of each pattern (different names and numbers)
 PER_NEUTRAL_PATTERN = 3  # neutral is narrow in news (docs/labelling.md): fewer of it
 SEED = 2026
@@ -787,6 +789,14 @@ def _styled(text: str, rng: random.Random) -> str:
     return text
 
 
+def written(path: Path = WRITTEN) -> list[tuple[str, str, str]]:
+    """The third handwritten batch (docs/labelling.md), in file order."""
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return [(r["text"], r["sentiment"], r["topic"]) for r in csv.DictReader(f)]
+
+
 def build(
     seed: int = SEED, per_pattern: int = PER_PATTERN, per_neutral: int = PER_NEUTRAL_PATTERN
 ) -> list[tuple[str, str, str]]:
@@ -805,7 +815,7 @@ def build(
                 seen.add(text.lower())
                 rows.append((text, label, topic))
                 made += 1
-    for text, label, topic in (*HANDWRITTEN, *HANDWRITTEN_2):
+    for text, label, topic in (*HANDWRITTEN, *HANDWRITTEN_2, *written()):
         if text.lower() not in seen:
             seen.add(text.lower())
             rows.append((text, label, topic))
