@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,15 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def last_late(log: Path) -> int | None:
+    """The late-documents count of the worker's last ``monitor: ...`` report."""
+    try:
+        found = re.findall(r"alerts, (\d+) late,", log.read_text(errors="replace"))
+    except OSError:
+        return None
+    return int(found[-1]) if found else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                     rep.kill()
                     rep.wait()
             worker.stop()
+            late = last_late(worker.log)
             if args.log is not None:
                 shutil.copyfile(worker.log, args.log)
     rss = [s["worker_rss_mib"] for s in samples]
@@ -137,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
         "broker_rss_last_mib": samples[-1]["broker_rss_mib"] if samples else None,
         "lag_max_docs": max((s["lag_docs"] for s in samples), default=0),
         "lag_last_docs": samples[-1]["lag_docs"] if samples else 0,
+        # From the worker's last once-a-minute report (None: it logged none).
+        "late": late,
         "device": machine(),
     }
     print("minute  worker MiB  broker MiB  stored  lag")
