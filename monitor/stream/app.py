@@ -270,8 +270,11 @@ def create_app(
                     offs, bl = by_part.setdefault(part, ([], []))
                     offs.append(offset)
                     bl.append(blob)
-                for part, (offs, _) in by_part.items():
-                    done[part] = max(offs[-1], done.get(part, -1))
+                # Every record taken counts as classified, undecodable ones too (else a bad
+                # last record would leave its partition "behind" until the next commit).
+                for ev in events:
+                    q = ev.message.partition
+                    done[q] = max(ev.message.offset, done.get(q, -1))
                 unread = unread_report(app.consumer, events[0].message.topic, done)
                 # All queued, then all acks awaited (monitor.stream.sender).
                 await data_sender.send_all(
