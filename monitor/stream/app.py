@@ -29,6 +29,7 @@ from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
 from monitor.stream.lag import register_lag, unread_report
+from monitor.stream.heap import register_trim
 from monitor.stream.memtrace import register_memtrace
 from monitor.stream.ordered import OrderedInput
 from monitor.stream.sender import Sender
@@ -333,5 +334,6 @@ def create_app(
 
     stream_alerts.register(app, settings, topics, store, sender=data_sender)
     register_lag(app)
+    register_trim(app)  # FINPULSE_MALLOC_TRIM=SECONDS, default once a minute
     register_memtrace(app)  # FINPULSE_MEMTRACE=SECONDS only
     return app

@@ -18,7 +18,6 @@ slow run only.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -27,6 +26,8 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+
+from monitor.stream.heap import libc
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,9 @@ class _MallInfo2(ctypes.Structure):
 def allocator() -> dict[str, float] | None:
     """glibc's heap: MiB in use (``uordblks`` + mmapped) and held free (``fordblks``); None
     where there is no ``mallinfo2`` (not glibc, or glibc < 2.33)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        fn = libc.mallinfo2
-    except (OSError, AttributeError):
+    lib = libc()
+    fn = getattr(lib, "mallinfo2", None) if lib is not None else None
+    if fn is None:
         return None
     fn.restype = _MallInfo2
     mi = fn()
