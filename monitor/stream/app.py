@@ -28,8 +28,8 @@ from foundation.store import Store
 from models.base import TextClassifier
 from monitor.core.scoring import scored, skipped
 from monitor.stream.batches import batch_value
-from monitor.stream.lag import register_lag, unread_report
 from monitor.stream.heap import register_trim
+from monitor.stream.lag import register_lag, unread_report
 from monitor.stream.memtrace import register_memtrace
 from monitor.stream.ordered import OrderedInput
 from monitor.stream.sender import Sender
