@@ -344,6 +344,12 @@ class AlertPipeline:
         size = self.size_s
         rules = self._rules(*split_scope_key(key))
         st.pending[ws] = (acc.count, acc.negative)
+        if len(st.pending) > self._span and st.upto is not None and self.first_eval is not None:
+            # Windows before the longest span only feed the baselines: fold them into the
+            # detectors, so a scope with a steady trickle holds at most a span's number of
+            # them (it held every one for as long as it lived). Not at every window: most
+            # dormant scopes expire with a few, and are never caught up at all.
+            self._catch_up(st, rules, ws - (self._span - 1) * size)
         if not _cannot_heat(st, rules, ws, size):
             del st.pending[ws]
             return False
@@ -550,10 +556,11 @@ def _cannot_heat(st: ScopeState, rules: list[RuleSettings], ws: int, size: int) 
             for c, x in det.span[-((st.upto - first) // size + 1) :]:
                 n += c
                 k += x
-        for w, (c, x) in st.pending.items():
-            if w >= first:
-                n += c
-                k += x
+        for w, (c, x) in reversed(st.pending.items()):  # ascending: newest first
+            if w < first:
+                break
+            n += c
+            k += x
         if rule.kind in ("negative_share", "volume"):
             if n >= rule.min_count and not (
                 n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)

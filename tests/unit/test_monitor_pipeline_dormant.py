@@ -126,3 +126,27 @@ def test_dumps_of_an_older_version_resume_as_caught_up():
     )
     assert alerts == eager_alerts
     assert states(upgraded) == states(eager)
+
+
+def test_a_trickle_scope_holds_a_bounded_number_of_pending_windows():
+    """A name seen every two hours for a week never heats and never expires: its windows
+    before the longest span are folded into the baselines as they age (they were all kept,
+    and re-summed at each verdict), and the result is still the eager loop's."""
+    docs = stream(6)
+    week = 7 * 86400
+    trickle = [
+        scored(f"t{i}", float(t), "neutral", source="Trickle", tickers=("TRKL",))
+        for i, t in enumerate(range(0, week, 7200))
+    ]
+    both = sorted([*docs, *trickle], key=lambda d: (d.document.published, d.id))
+    eager, eager_alerts = run(both, skip=False)
+    lazy, lazy_alerts = run(both, skip=True)
+    st = lazy.scopes["ticker:TRKL"]
+    assert "ticker:TRKL" not in lazy._live  # dormant all along
+    span = max(r.span_windows for r in lazy.rules)
+    # 84 windows with a document (it held all of them); more than a span of them folded
+    assert len(trickle) > span + 1
+    assert 0 < len(st.pending) <= span + 1
+    assert st.upto is not None and st.upto > trickle[span // 2].document.published.timestamp()
+    assert lazy_alerts == eager_alerts
+    assert states(lazy) == states(eager)  # (this catches the dormant scopes up)
