@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from monitor.stream.envtimer import seconds_from_env
+
 log = logging.getLogger(__name__)
 
 ENV = "FINPULSE_MALLOC_TRIM"
@@ -50,16 +52,7 @@ def trim() -> bool:
 
 def interval_from_env(environ: Mapping[str, str] = os.environ) -> float | None:
     """Seconds between trims: ``FINPULSE_MALLOC_TRIM``, else the default; None when 0."""
-    raw = environ.get(ENV, "").strip()
-    if not raw:
-        return DEFAULT_EVERY_S
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{ENV} must be a number of seconds (0: off), not {raw!r}") from exc
-    if value < 0:
-        raise ValueError(f"{ENV} must be a number of seconds (0: off), not {raw!r}")
-    return value or None
+    return seconds_from_env(environ, ENV, DEFAULT_EVERY_S)
 
 
 def register_trim(app: Any, environ: Mapping[str, str] = os.environ) -> bool:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from monitor.stream.envtimer import seconds_from_env
 from monitor.stream.heap import libc
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,8 @@ TOP = 12  # types / sites logged per report
 
 
 def interval_from_env(environ: Mapping[str, str] = os.environ) -> float | None:
-    """Seconds between reports from ``FINPULSE_MEMTRACE``; None when unset, 0 or empty."""
-    raw = environ.get(ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{ENV} must be a number of seconds, not {raw!r}") from exc
-    return value if value > 0 else None
+    """Seconds between reports from ``FINPULSE_MEMTRACE``; None when unset, empty or 0."""
+    return seconds_from_env(environ, ENV, None)
 
 
 class _MallInfo2(ctypes.Structure):

@@ -21,7 +21,7 @@ def test_once_a_minute_by_default_and_off_at_zero() -> None:
     assert interval_from_env({"FINPULSE_MALLOC_TRIM": "0"}) is None
 
 
-@pytest.mark.parametrize("raw", ["soon", "-5"])
+@pytest.mark.parametrize("raw", ["soon", "-5", "nan", "inf"])
 def test_a_bad_interval_is_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="FINPULSE_MALLOC_TRIM"):
         interval_from_env({"FINPULSE_MALLOC_TRIM": raw})

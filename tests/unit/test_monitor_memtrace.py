@@ -23,9 +23,10 @@ def test_interval_comes_from_the_environment_and_is_off_by_default() -> None:
     assert interval_from_env({"FINPULSE_MEMTRACE": "60"}) == 60.0
 
 
-def test_a_bad_interval_is_refused_with_the_variable_named() -> None:
+@pytest.mark.parametrize("raw", ["soon", "-5", "nan", "inf"])
+def test_a_bad_interval_is_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="FINPULSE_MEMTRACE"):
-        interval_from_env({"FINPULSE_MEMTRACE": "soon"})
+        interval_from_env({"FINPULSE_MEMTRACE": raw})
 
 
 def test_nothing_is_attached_when_off() -> None:
