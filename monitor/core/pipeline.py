@@ -556,11 +556,10 @@ def _cannot_heat(st: ScopeState, rules: list[RuleSettings], ws: int, size: int) 
             for c, x in det.span[-((st.upto - first) // size + 1) :]:
                 n += c
                 k += x
-        for w, (c, x) in reversed(st.pending.items()):  # ascending: newest first
-            if w < first:
-                break
-            n += c
-            k += x
+        for w, (c, x) in st.pending.items():
+            if w >= first:
+                n += c
+                k += x
         if rule.kind in ("negative_share", "volume"):
             if n >= rule.min_count and not (
                 n == 0 and (rule.kind == "negative_share" or rule.volume_z > 0)
