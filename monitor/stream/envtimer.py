@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from foundation.errors import ConfigError
+
 
 def seconds_from_env(environ: Mapping[str, str], name: str, default: float | None) -> float | None:
     """Seconds between runs from ``environ[name]``: ``default`` when unset or empty, None
-    (off) for 0. Anything but a finite number of seconds >= 0 is a ValueError naming the
-    variable, so a typo stops the worker at start instead of silently changing nothing."""
+    (off) for 0. Anything but a finite number of seconds >= 0 is a ConfigError naming the
+    variable, so a typo stops the worker at start (an error line, no traceback) instead of
+    silently changing nothing."""
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -19,5 +22,5 @@ def seconds_from_env(environ: Mapping[str, str], name: str, default: float | Non
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a number of seconds (0: off), not {raw!r}")
+        raise ConfigError(f"{name} must be a number of seconds (0: off), not {raw!r}")
     return value or None

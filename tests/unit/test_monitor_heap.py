@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from foundation.errors import ConfigError
 from monitor.stream.heap import interval_from_env, libc, register_trim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ def test_once_a_minute_by_default_and_off_at_zero() -> None:
 
 @pytest.mark.parametrize("raw", ["soon", "-5", "nan", "inf"])
 def test_a_bad_interval_is_refused_with_the_variable_named(raw: str) -> None:
-    with pytest.raises(ValueError, match="FINPULSE_MALLOC_TRIM"):
+    with pytest.raises(ConfigError, match="FINPULSE_MALLOC_TRIM"):
         interval_from_env({"FINPULSE_MALLOC_TRIM": raw})
 
 

@@ -6,6 +6,7 @@ import tracemalloc
 
 import pytest
 
+from foundation.errors import ConfigError
 from monitor.stream.memtrace import (
     interval_from_env,
     memory_line,
@@ -25,7 +26,7 @@ def test_interval_comes_from_the_environment_and_is_off_by_default() -> None:
 
 @pytest.mark.parametrize("raw", ["soon", "-5", "nan", "inf"])
 def test_a_bad_interval_is_refused_with_the_variable_named(raw: str) -> None:
-    with pytest.raises(ValueError, match="FINPULSE_MEMTRACE"):
+    with pytest.raises(ConfigError, match="FINPULSE_MEMTRACE"):
         interval_from_env({"FINPULSE_MEMTRACE": raw})
 
 
