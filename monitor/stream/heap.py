@@ -4,9 +4,9 @@ glibc keeps freed memory for reuse. After a burst (a backlog read at full speed,
 open at once) the worker's live heap shrinks again, but its resident memory stays at the
 burst's high-water mark: the soak saw 37-46 MiB in use and RSS 146 -> 217 MiB. ``malloc_trim``
 returns the free pages (at the top of the heap and, since glibc 2.8, inside it). It does not
-touch live objects: the fourth soak's slow RSS growth is live window state, not this
-(docs/reliability.md). A call walks
-the heap's free lists, so once a minute is cheap (not timed here).
+touch live objects: the fourth soak's slow RSS growth was live state (dormant scopes'
+pending windows, bounded since: docs/reliability.md), not this. A call walks the heap's
+free lists, so once a minute is cheap (not timed here).
 
 ``FINPULSE_MALLOC_TRIM=SECONDS`` sets the interval; 0 turns it off. Where the C library has
 no ``malloc_trim`` (not glibc) nothing is registered.
